@@ -1,0 +1,63 @@
+"""`python -m index [build|status]`: build or update the index from the seeds folder."""
+
+import argparse
+import logging
+import sys
+
+from index import logs
+from index.build import sync
+from index.embed import MODEL_NAME, Embedder
+from index.errors import IndexError_
+from index.settings import Settings
+from index.store import Store, connect
+
+log = logging.getLogger("index")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the command; exit 0 when all went well, 1 when a file was skipped, 2 on failure."""
+    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "status"])
+    args = parser.parse_args(argv)
+    logs.configure()
+    settings = Settings()
+    try:
+        store = Store(connect(settings), settings.collection)
+        if args.command == "status":
+            return status(settings, store)
+        return build(settings, store)
+    except (IndexError_, FileNotFoundError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def build(settings: Settings, store: Store) -> int:
+    """Index the seeds folder and print what changed."""
+    report = sync(settings, store, Embedder(settings.device, settings.embed_batch))
+    articles, chunks = store.counts()
+    print(
+        f"indexed {settings.seeds_dir}: {len(report.added)} added, {len(report.replaced)} replaced, "
+        f"{len(report.deleted)} deleted, {report.unchanged} unchanged, "
+        f"{report.chunks_written} chunks written; index holds {articles} articles, {chunks} chunks"
+    )
+    for source, reason in sorted(report.skipped.items()):
+        print(f"skipped {source}: {reason}", file=sys.stderr)
+    return 1 if report.skipped else 0
+
+
+def status(settings: Settings, store: Store) -> int:
+    """Print what the index holds and where it lives."""
+    articles, chunks = store.counts()
+    where = (
+        f"chroma server http://{settings.chroma_host}:{settings.chroma_port}"
+        if settings.chroma_mode == "http"
+        else str((settings.data_dir / "chroma").resolve())
+    )
+    sources = len(store.digests())
+    print(f"articles: {articles} (from {sources} files)\nchunks: {chunks}")
+    print(f"model: {MODEL_NAME}\nindex: {where} (collection {settings.collection})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

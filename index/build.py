@@ -1,0 +1,78 @@
+"""Bring the index in line with the seeds folder: add new files, replace edited ones, drop
+deleted ones, and write nothing for files whose digest is unchanged."""
+
+import logging
+from dataclasses import dataclass, field
+
+from tqdm import tqdm
+
+from index.articles import articles_from
+from index.chunk import chunk_text
+from index.clean import CLEANER_VERSION
+from index.embed import Embedder
+from index.errors import UnreadableArticle
+from index.load import list_sources, read_article, read_manifest
+from index.settings import Settings
+from index.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SyncReport:
+    """What one indexing run did."""
+
+    added: list[str] = field(default_factory=list)
+    replaced: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    chunks_written: int = 0
+    skipped: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def changed(self) -> bool:
+        """True when the run wrote or deleted anything."""
+        return bool(self.added or self.replaced or self.deleted)
+
+
+def signature(settings: Settings, embedder_name: str) -> str:
+    """What, besides a file's bytes, decides its chunks: a change here re-indexes everything."""
+    return f"clean={CLEANER_VERSION};tokens={settings.chunk_tokens};overlap={settings.chunk_overlap};model={embedder_name}"
+
+
+def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
+    """Index `settings.seeds_dir` into the store incrementally."""
+    if not settings.seeds_dir.is_dir():
+        raise FileNotFoundError(f"seeds folder {settings.seeds_dir} does not exist")
+    report = SyncReport()
+    manifest = read_manifest(settings.seeds_dir)
+    known = store.digests()
+    sources = list_sources(settings.seeds_dir)
+    sig = signature(settings, embedder.name)
+    for gone in sorted(set(known) - {p.name for p in sources}):
+        store.delete_source(gone)
+        report.deleted.append(gone)
+    bar = tqdm(sources, desc="indexing", unit="file", disable=not settings.progress)
+    for path in bar:
+        try:
+            raw = read_article(path, manifest.get(path.name, {}), sig)
+            if known.get(raw.source) == raw.digest:
+                report.unchanged += 1
+                continue
+            articles = articles_from(raw)
+        except UnreadableArticle as exc:
+            report.skipped[path.name] = exc.reason
+            log.warning("skipped unreadable article", extra={"source": path.name, "reason": exc.reason})
+            if path.name in known:
+                store.delete_source(path.name)
+            continue
+        if raw.source in known:
+            store.delete_source(raw.source)
+            report.replaced.append(raw.source)
+        else:
+            report.added.append(raw.source)
+        for article in articles:
+            chunks = chunk_text(article.text, settings.chunk_tokens, settings.chunk_overlap)
+            store.add_article(article, raw.digest, chunks, embedder.encode([c.text for c in chunks]))
+            report.chunks_written += len(chunks)
+    return report

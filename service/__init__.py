@@ -1,0 +1,1 @@
+"""HTTP service: answers questions about the indexed articles with checked citations."""

@@ -1,0 +1,37 @@
+"""POST /api/ask: a question in, an answer with checked citations out."""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from service.answer import Answer
+from service.deps import AnswererDep, SettingsDep, StoreDep
+from service.followup import standalone
+from service.schemas import AskRequest, AskResponse, Citation
+
+router = APIRouter(prefix="/api", tags=["questions"])
+
+
+def to_response(answer: Answer) -> AskResponse:
+    """The HTTP shape of an answer."""
+    return AskResponse(
+        question=answer.question,
+        standalone_question=answer.standalone_question,
+        answer=answer.text,
+        answerable=answer.answerable,
+        reason=answer.reason,
+        mode=answer.mode,  # type: ignore[arg-type]
+        citations=[Citation(**asdict(c)) for c in answer.citations],
+    )
+
+
+@router.post("/ask", response_model=AskResponse)
+async def ask(body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep) -> AskResponse:
+    """Answer a question from the articles; every sentence cites its passage."""
+    await run_in_threadpool(store.require_ready)
+    query = standalone(body.question, [(t.role, t.content) for t in body.history])
+    answer = await run_in_threadpool(
+        answerer.answer, body.question, query, body.top_k or settings.top_k
+    )
+    return to_response(answer)

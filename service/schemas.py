@@ -1,0 +1,167 @@
+"""Request and response models of the HTTP API (shown with examples in /docs)."""
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+MAX_QUESTION_CHARS = 2000
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("must not be empty or only spaces")
+    return value.strip()
+
+
+class Turn(BaseModel):
+    """One earlier message of the conversation."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    role: Literal["user", "assistant"] = Field(description="Who said it.")
+    content: Annotated[StrictStr, Field(max_length=8000, description="What was said.")]
+
+
+class AskRequest(BaseModel):
+    """A question about the articles, optionally following earlier turns."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"question": "Where is the Russian Baltic Fleet based?"}]},
+    )
+
+    question: Annotated[
+        StrictStr,
+        Field(
+            max_length=MAX_QUESTION_CHARS,
+            description=f"The question, 1 to {MAX_QUESTION_CHARS} characters.",
+        ),
+    ]
+    top_k: Annotated[StrictInt, Field(ge=1, le=20, description="Passages to retrieve (1-20).")] | None = None
+    history: Annotated[list[Turn], Field(max_length=50, description="Earlier turns, oldest first.")] = []
+
+    _question_not_blank = field_validator("question")(_not_blank)
+
+
+class SearchRequest(BaseModel):
+    """A search over the article passages."""
+
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"query": "Baltic Fleet", "top_k": 5}]}
+    )
+
+    query: Annotated[
+        StrictStr, Field(max_length=MAX_QUESTION_CHARS, description="What to search for.")
+    ]
+    top_k: Annotated[StrictInt, Field(ge=1, le=20, description="Passages to return (1-20).")] | None = None
+
+    _query_not_blank = field_validator("query")(_not_blank)
+
+
+class Passage(BaseModel):
+    """A piece of an article, located by character offsets into its cleaned text."""
+
+    article_id: str = Field(description="Id of the article (see /api/articles).")
+    title: str = Field(description="Title of the article the passage comes from.")
+    source: str = Field(description="Seed file name the article was read from.")
+    quote: str = Field(description="The exact passage text.")
+    start: int = Field(description="Offset of the passage's first character in the article text.")
+    end: int = Field(description="Offset just past the passage's last character.")
+    score: float = Field(description="How well the passage matches (higher is better).")
+
+
+class Citation(Passage):
+    """A passage an answer sentence cites as `[n]`."""
+
+    n: int = Field(description="The marker number used in the answer text.")
+
+
+class SearchHit(Passage):
+    """A ranked search result."""
+
+    rank: int = Field(description="1 for the best match.")
+
+
+class AskResponse(BaseModel):
+    """An answer whose every sentence ends with `[n]` markers pointing into `citations`."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "question": "Where is the Russian Baltic Fleet based?",
+                    "standalone_question": "Where is the Russian Baltic Fleet based?",
+                    "answer": "It hosts Russia’s only ice-free ports on the Baltic Sea, including "
+                    "Baltiysk, which serves as the home base of the Russian Baltic Fleet. [1]",
+                    "answerable": True,
+                    "reason": None,
+                    "mode": "extractive",
+                    "citations": [
+                        {
+                            "n": 1,
+                            "article_id": "001_225de647bfb3e4f3",
+                            "title": "Kaliningrad, a small Russian exclave on the Baltic Sea…",
+                            "source": "001_225de647bfb3e4f3.txt",
+                            "quote": "It hosts Russia’s only ice-free ports on the Baltic Sea, "
+                            "including Baltiysk, which serves as the home base of the Russian "
+                            "Baltic Fleet.",
+                            "start": 1227,
+                            "end": 1345,
+                            "score": 0.71,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+    question: str = Field(description="The question as asked.")
+    standalone_question: str = Field(
+        description="The question that was searched: follow-ups are rewritten to stand alone."
+    )
+    answer: str = Field(description="The answer; each sentence ends with [n] citation markers.")
+    answerable: bool = Field(description="False when the articles do not contain the answer.")
+    reason: str | None = Field(description="Why there is no answer; null when answerable.")
+    mode: Literal["extractive", "generated", "fallback"] = Field(
+        description="extractive: sentences quoted from the articles; generated: written by a "
+        "language model and checked; fallback: the model failed, extractive answer given."
+    )
+    citations: list[Citation] = Field(description="Every passage the answer cites, by n.")
+
+
+class SearchResponse(BaseModel):
+    """Passages ranked by how well they match the query."""
+
+    query: str = Field(description="The query as given.")
+    results: list[SearchHit] = Field(description="Best first.")
+
+
+class ArticleSummary(BaseModel):
+    """An article's metadata."""
+
+    article_id: str = Field(description="Id used in citations.")
+    title: str = Field(description="Title from the manifest or the page; never invented.")
+    source: str = Field(description="Seed file name.")
+    publisher: str | None = Field(None, description="Publisher, when known.")
+    published: str | None = Field(None, description="Publication date (ISO), when known.")
+    url: str | None = Field(None, description="Original address, when known.")
+    host_id: str | None = Field(
+        None, description="For a teaser story found on another article's page: that article's id."
+    )
+    characters: int = Field(description="Length of the cleaned text.")
+
+
+class ArticleDetail(ArticleSummary):
+    """An article with its full cleaned text; citation offsets index into `text`."""
+
+    text: str = Field(description="The cleaned article text.")
+
+
+class Health(BaseModel):
+    """Service readiness and what the index holds."""
+
+    status: Literal["ok"] = Field(description="ok when questions can be answered.")
+    articles: int = Field(description="Articles in the index.")
+    chunks: int = Field(description="Chunks in the index.")
+    model: str = Field(description="Embedding model.")
+    answer_backend: str = Field(description="How answers are written.")
