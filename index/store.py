@@ -2,11 +2,18 @@
 
 Chroma's default embedding function downloads a model, so every collection is opened with
 `embedding_function=None` and every write and query passes vectors we computed.
+
+A store opened with a keyword index (`open_store`) writes every add and delete to both, so
+BM25 and the vectors always cover the same chunks. A chunk's `day` metadata is its
+article's publication date as a yyyymmdd number, which Chroma can compare in a filter.
 """
 
+import logging
+import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import chromadb
@@ -18,14 +25,19 @@ from numpy.typing import NDArray
 from index.articles import Article
 from index.chunk import Chunk
 from index.errors import IndexNotReady, StoreUnavailable
+from index.keyword import KeywordIndex, postings_for
 from index.settings import Settings
 
+log = logging.getLogger(__name__)
 _SPACE = {"hnsw": {"space": "cosine"}}
+_DATE = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})")
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved chunk with where it comes from; score is cosine similarity."""
+    """A retrieved chunk with where it comes from. `score`: higher is better (cosine
+    similarity from the store; the fused score once the retriever ranked it).
+    `duplicates`: other articles carrying the same story, folded into this hit."""
 
     chunk_id: str
     article_id: str
@@ -36,6 +48,18 @@ class Hit:
     end: int
     number: int
     score: float
+    duplicates: tuple[str, ...] = ()
+
+
+def day_number(published: str | None) -> int | None:
+    """A publication date (`2022-06-12`, `2022/06/12`, or a timestamp) as 20220612."""
+    match = _DATE.match(published.strip()) if published else None
+    if not match:
+        return None
+    try:
+        return int(date(*map(int, match.groups())).strftime("%Y%m%d"))
+    except ValueError:
+        return None
 
 
 @contextmanager
@@ -63,10 +87,20 @@ def connect(settings: Settings) -> ClientAPI:
         return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
 
 
-class Store:
-    """Chunks and articles of one index."""
+def open_store(settings: Settings) -> "Store":
+    """The store of these settings, with its keyword index beside it in `data_dir`."""
+    keyword = KeywordIndex(settings.data_dir / "keyword" / settings.collection)
+    store = Store(connect(settings), settings.collection, keyword)
+    if store.heal_keyword():
+        log.warning("keyword index rebuilt from the chunks", extra={"chunks": len(keyword)})
+    return store
 
-    def __init__(self, client: ClientAPI, name: str) -> None:
+
+class Store:
+    """Chunks and articles of one index, and the keyword index over the same chunks."""
+
+    def __init__(self, client: ClientAPI, name: str, keyword: KeywordIndex | None = None) -> None:
+        self.keyword = keyword
         with _reachable():
             self.chunks: Collection = client.get_or_create_collection(
                 name, configuration=_SPACE, embedding_function=None  # type: ignore[arg-type]
@@ -77,22 +111,30 @@ class Store:
         self.batch = max(1, min(client.get_max_batch_size(), 1000))
 
     def digests(self) -> dict[str, str]:
-        """Digest of every indexed source file, by file name."""
-        with _reachable():
-            metas = self.articles.get(include=["metadatas"])["metadatas"] or []
-        return {str(m["source"]): str(m["digest"]) for m in metas}
+        """Digest of every indexed source file, by file name. A file that only one of the
+        vector and keyword indexes holds, or holds at another digest, gets an empty digest,
+        so the next sync rewrites or deletes it in both."""
+        dense = self.digests_in_vectors()
+        if self.keyword is None:
+            return dense
+        keyword = self.keyword.digests()
+        both = keyword.keys() | dense.keys()
+        return {s: dense[s] if keyword.get(s) == dense.get(s) else "" for s in both}
 
     def delete_source(self, source: str) -> None:
         """Remove every chunk and article that came from one file."""
         with _reachable():
             self.chunks.delete(where={"source": source})
             self.articles.delete(where={"source": source})
+        if self.keyword is not None:
+            self.keyword.delete_source(source)
 
     def add_article(
         self, article: Article, digest: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
     ) -> None:
         """Write an article and its chunks; ids are stable: `<article_id>:<chunk number>`."""
         meta = {**article.metadata(), "digest": digest, "chunks": len(chunks)}
+        day = day_number(article.published)
         chunk_metas: list[dict[str, Any]] = [
             {
                 "article_id": article.article_id,
@@ -101,6 +143,7 @@ class Store:
                 "start": c.start,
                 "end": c.end,
                 "chunk": c.number,
+                **({"day": day} if day is not None else {}),
             }
             for c in chunks
         ]
@@ -122,18 +165,80 @@ class Store:
                 documents=[article.text],
                 metadatas=[meta],
             )
+        if self.keyword is not None:
+            texts = [c.text for c in chunks]
+            postings = postings_for(
+                ids, texts, article.source, article.article_id, day, article.title
+            )
+            self.keyword.add(article.source, digest, postings)
 
-    def query(self, vector: NDArray[np.float32], k: int) -> list[Hit]:
-        """The k chunks closest to the vector, best first."""
+    def heal_keyword(self) -> bool:
+        """Rebuild the keyword index from the stored chunks when the two hold different
+        chunks (an index built before keyword search, or written by a store opened without
+        it); True when it was rebuilt."""
+        if self.keyword is None:
+            return False
+        with _reachable():
+            if set(self.chunks.get(include=[])["ids"]) == self.keyword.chunk_ids():
+                return False
+            got = self.chunks.get(include=["documents", "metadatas"])
+        rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+        postings = [
+            posting
+            for cid, text, meta in rows
+            for posting in postings_for(
+                [cid], [text], str(meta["source"]), str(meta["article_id"]),
+                _int_or_none(meta.get("day")), str(meta["title"]),
+            )
+        ]
+        self.keyword.rebuild(self.digests_in_vectors(), postings)
+        return True
+
+    def digests_in_vectors(self) -> dict[str, str]:
+        """Digest of every source file the vector store holds."""
+        with _reachable():
+            metas = self.articles.get(include=["metadatas"])["metadatas"] or []
+        return {str(m["source"]): str(m["digest"]) for m in metas}
+
+    def save(self) -> None:
+        """Store the keyword index's matrices (the vectors are saved as they are written)."""
+        if self.keyword is not None:
+            self.keyword.save()
+
+    def query(
+        self, vector: NDArray[np.float32], k: int, days: tuple[int, int] | None = None
+    ) -> list[Hit]:
+        """The k chunks closest to the vector, best first; with `days`, only chunks
+        published between those yyyymmdd days (inclusive)."""
+        where: Any = (
+            {"$and": [{"day": {"$gte": days[0]}}, {"day": {"$lte": days[1]}}]} if days else None
+        )
         with _reachable():
             result = self.chunks.query(
                 query_embeddings=[vector],
                 n_results=k,
+                where=where,
                 include=["documents", "metadatas", "distances"],
             )
         ids, docs = result["ids"][0], (result["documents"] or [[]])[0]
         metas, dists = (result["metadatas"] or [[]])[0], (result["distances"] or [[]])[0]
         return [_hit(i, d, m, 1.0 - float(dist)) for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)]
+
+    def chunks_by_id(self, chunk_ids: Sequence[str]) -> tuple[list[Hit], NDArray[np.float32]]:
+        """The named chunks (in the order given, unknown ids left out) and their vectors;
+        each hit's score is 0 until the caller ranks it."""
+        if not chunk_ids:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        with _reachable():
+            got = self.chunks.get(
+                ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"]
+            )
+        docs, metas = got["documents"] or [], got["metadatas"] or []
+        vectors = np.asarray(got["embeddings"], dtype=np.float32)
+        position = {cid: i for i, cid in enumerate(got["ids"])}
+        order = [position[c] for c in chunk_ids if c in position]
+        hits = [_hit(got["ids"][i], docs[i], metas[i], 0.0) for i in order]
+        return hits, vectors[order] if order else vectors
 
     def article(self, article_id: str) -> Article | None:
         """One article with its cleaned text, or None."""
@@ -159,6 +264,10 @@ class Store:
         """Raise IndexNotReady when there is nothing to search."""
         if self.counts()[1] == 0:
             raise IndexNotReady("the index holds no articles yet: run `make index`")
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) else None
 
 
 def _hit(chunk_id: str, text: str, meta: Any, score: float) -> Hit:

@@ -1,14 +1,18 @@
 """The extractive answerer: quote the sentences of the retrieved passages that answer.
 
-Each candidate sentence gets a *support* score: its embedding similarity to the question
-blended with the share of the question's content words it contains (weighted by how rare
-each word is among the candidates). The best sentence answers; up to two more join it when
-they score nearly as well and cover question words the first one lacks. When even the best
-sentence scores below `min_support` (calibrated by `make eval`), the service says the
-articles do not answer rather than guessing.
+Each candidate sentence gets a support score from `service.support` (embedding similarity
+and word overlap of the sentence and of its neighbours, the kind of answer asked for, and
+the question's focus). The best sentence answers; the runner-up joins it when it scores
+nearly as well, and the sentence before joins when the answer leans on it ("her aircraft").
+When even the best sentence scores below `answer_threshold` (calibrated by `make eval`),
+the service says the articles do not answer rather than guessing.
+
+`score` is the plainer similarity-plus-overlap measure the generated-answer verifier uses
+to check a written sentence against a passage.
 """
 
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -19,11 +23,18 @@ from index.embed import Embedder
 from index.retrieve import Retriever
 from index.store import Hit
 from index.terms import terms
+from service.support import Evidence, SupportScorer
 
 DENSE_WEIGHT = 0.55
 LEXICAL_WEIGHT = 0.45
 _MIN_SENTENCE_WORDS = 5
-_COMPANION_RATIO = 0.92
+# A runner-up with at least this share of the best score joins the answer.
+_RUNNER_UP_SHARE = 0.5
+_MAX_ANSWER_WORDS = 70
+# A sentence that names its subject only by pronoun in its first words needs the one before.
+_LEANS_BACK = re.compile(
+    r"^(\S+\s+){0,5}?(it|its|this|these|those|they|their|he|his|she|her)\b", re.IGNORECASE
+)
 NO_ANSWER = "The articles don't say."
 
 
@@ -62,6 +73,13 @@ class Candidate:
     start: int
     end: int
     quote: str
+    before: str = ""
+    after: str = ""
+
+    @property
+    def window(self) -> str:
+        """The sentence with its neighbours in the passage."""
+        return " ".join(p for p in (self.before, self.quote, self.after) if p)
 
 
 def candidates(hits: list[Hit]) -> list[Candidate]:
@@ -69,13 +87,16 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
     seen: set[tuple[str, int]] = set()
     found: list[Candidate] = []
     for hit in hits:
-        for span in sentence_spans(hit.text, offset=hit.start):
-            quote = hit.text[span.start - hit.start : span.end - hit.start]
+        spans = sentence_spans(hit.text, offset=hit.start)
+        texts = [hit.text[s.start - hit.start : s.end - hit.start] for s in spans]
+        for i, (span, quote) in enumerate(zip(spans, texts, strict=True)):
             key = (hit.article_id, span.start)
             if key in seen or len(quote.split()) < _MIN_SENTENCE_WORDS:
                 continue
             seen.add(key)
-            found.append(Candidate(hit, span.start, span.end, quote))
+            before = texts[i - 1] if i > 0 else ""
+            after = texts[i + 1] if i + 1 < len(texts) else ""
+            found.append(Candidate(hit, span.start, span.end, quote, before, after))
     return found
 
 
@@ -95,12 +116,19 @@ class ExtractiveAnswerer:
     """Answers by quoting the best-supported sentences of the retrieved passages."""
 
     def __init__(
-        self, retriever: Retriever, embedder: Embedder, min_support: float, max_sentences: int
+        self,
+        retriever: Retriever,
+        embedder: Embedder,
+        min_support: float,
+        max_sentences: int,
+        answer_threshold: float = 0.1,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.min_support = min_support
         self.max_sentences = max_sentences
+        self.answer_threshold = answer_threshold
+        self.support = SupportScorer(embedder)
 
     def score(self, question: str, found: list[Candidate]) -> list[float]:
         """Support of each candidate sentence for the question, 0 to 1."""
@@ -117,27 +145,34 @@ class ExtractiveAnswerer:
     def answer(self, question: str, standalone: str, top_k: int) -> Answer:
         """Quote the sentences that answer `standalone`, or say that the articles don't."""
         found = candidates(self.retriever.search(standalone, top_k))
-        scores = self.score(standalone, found)
+        # A follow-up is searched with the names it leans on, but a sentence answers it when
+        # it answers what was typed: the added names would otherwise outweigh its own words.
+        scores = self.support.score(question, [Evidence(c.quote, c.window) for c in found])
         ranked = sorted(zip(scores, found, strict=True), key=lambda p: -p[0])
-        if not ranked or ranked[0][0] < self.min_support:
+        if not ranked or ranked[0][0] < self.answer_threshold:
             return self.refusal(question, standalone, ranked[0][1] if ranked else None)
-        chosen = self.pick(standalone, ranked)
+        chosen = self.pick(ranked, {(c.hit.article_id, c.start): sc for sc, c in ranked})
         cited = [_cite(i, c, s) for i, (s, c) in enumerate(chosen, start=1)]
         text = " ".join(f"{c.quote} [{c.n}]" for c in cited)
         return Answer(question, standalone, text, True, None, "extractive", cited)
 
-    def pick(self, question: str, ranked: list[tuple[float, Candidate]]) -> list[tuple[float, Candidate]]:
-        """The best sentence, plus close runners-up that add question words it lacks."""
-        wanted = set(terms(question))
+    def pick(
+        self, ranked: list[tuple[float, Candidate]], by_place: dict[tuple[str, int], float]
+    ) -> list[tuple[float, Candidate]]:
+        """The best sentence; the one before it when it leans back; a close runner-up."""
+        best_score, best = ranked[0]
         chosen = [ranked[0]]
-        covered = set(terms(ranked[0][1].quote)) & wanted
+        if best.before and _LEANS_BACK.match(best.quote):
+            before = _previous(best, ranked)
+            if before is not None:
+                chosen.append((by_place.get((best.hit.article_id, before.start), 0.0), before))
         for score, cand in ranked[1:]:
-            if len(chosen) >= self.max_sentences or score < ranked[0][0] * _COMPANION_RATIO:
+            words = sum(len(c.quote.split()) for _, c in chosen) + len(cand.quote.split())
+            if len(chosen) >= self.max_sentences or score < best_score * _RUNNER_UP_SHARE:
                 break
-            new = (set(terms(cand.quote)) & wanted) - covered
-            if new:
+            if words <= _MAX_ANSWER_WORDS and all(c.quote != cand.quote for _, c in chosen):
                 chosen.append((score, cand))
-                covered |= new
+            break
         return sorted(chosen, key=lambda p: (p[1].hit.article_id, p[1].start))
 
     def refusal(self, question: str, standalone: str, nearest: Candidate | None) -> Answer:
@@ -148,6 +183,14 @@ class ExtractiveAnswerer:
             else "No article passage matches this question."
         )
         return Answer(question, standalone, NO_ANSWER, False, reason, "extractive", [])
+
+
+def _previous(cand: Candidate, ranked: list[tuple[float, Candidate]]) -> Candidate | None:
+    """The candidate holding the sentence just before `cand` in its article."""
+    for _, other in ranked:
+        if other.hit.article_id == cand.hit.article_id and other.quote == cand.before:
+            return other
+    return None
 
 
 def _cite(n: int, cand: Candidate, score: float) -> Cited:

@@ -12,7 +12,8 @@ from index import logs
 from index.embed import Embedder
 from service import errors
 from service.components import Components
-from service.routes import articles, ask, health, search
+from service.llm import ChatBackend
+from service.routes import articles, ask, health, openai, search, stream
 from service.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
@@ -23,17 +24,20 @@ CSP = (
 )
 
 
-def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, embedder: Embedder | None = None, chat: ChatBackend | None = None
+) -> FastAPI:
     """Build the app; the model loads and the store opens when it starts."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure(settings.log_level)
-        components = await run_in_threadpool(Components, settings, embedder)
+        components = await run_in_threadpool(Components, settings, embedder, chat)
         await run_in_threadpool(components.try_open)
         app.state.components = components
         yield
+        await run_in_threadpool(components.close)
 
     app = FastAPI(
         title="News RAG",
@@ -42,7 +46,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         lifespan=lifespan,
     )
     errors.install(app)
-    for module in (health, ask, search, articles):
+    for module in (health, ask, stream, search, articles, openai):
         app.include_router(module.router)
 
     @app.middleware("http")

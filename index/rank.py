@@ -1,0 +1,111 @@
+"""Ranking steps after retrieval: fuse the dense and keyword rankings, fold near-duplicate
+stories together, and spread the results over articles.
+
+Each step is a plain function over hits, so the retriever composes them and tests can call
+them one by one.
+"""
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from index.store import Hit
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], k: int, weights: Sequence[float] | None = None
+) -> dict[str, float]:
+    """Σ weight/(k + rank) over the rankings each id appears in (Cormack et al., 2009)."""
+    fused: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights or [1.0] * len(rankings), strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (k + rank)
+    return fused
+
+
+def weighted_fusion(
+    dense: Mapping[str, float], keyword: Mapping[str, float], dense_weight: float
+) -> dict[str, float]:
+    """A convex mix of both scores, each scaled to 0-1 over the candidates (min-max)."""
+    scaled = [_min_max(dense), _min_max(keyword)]
+    ids = dense.keys() | keyword.keys()
+    return {
+        i: dense_weight * scaled[0].get(i, 0.0) + (1 - dense_weight) * scaled[1].get(i, 0.0)
+        for i in ids
+    }
+
+
+def _min_max(scores: Mapping[str, float]) -> dict[str, float]:
+    if not scores:
+        return {}
+    low, high = min(scores.values()), max(scores.values())
+    span = high - low
+    return {i: (s - low) / span if span else 1.0 for i, s in scores.items()}
+
+
+def jaccard(a: frozenset[int], b: frozenset[int]) -> float:
+    """Share of shingles two texts have in common."""
+    return len(a & b) / len(a | b) if a and b else 0.0
+
+
+def fold_duplicates(
+    hits: Sequence[Hit], fingerprint: Callable[[str], frozenset[int]], threshold: float
+) -> list[Hit]:
+    """Hits with every article that nearly repeats a better-ranked one folded into it: its
+    chunks leave the list and its id joins the kept hits' `duplicates`."""
+    kept: list[Hit] = []
+    alias: dict[str, str] = {}  # article id -> the article it copies
+    seen: list[str] = []
+    for hit in hits:
+        if hit.article_id not in alias and hit.article_id not in seen:
+            mine = fingerprint(hit.article_id)
+            twin = next((a for a in seen if jaccard(mine, fingerprint(a)) >= threshold), None)
+            if twin is None:
+                seen.append(hit.article_id)
+            else:
+                alias[hit.article_id] = twin
+        if hit.article_id not in alias:
+            kept.append(hit)
+    copies: dict[str, tuple[str, ...]] = {}
+    for copy, original in alias.items():
+        copies[original] = (*copies.get(original, ()), copy)
+    return [
+        replace(h, duplicates=copies[h.article_id]) if h.article_id in copies else h for h in kept
+    ]
+
+
+def spread(hits: Sequence[Hit], per_article: int) -> list[Hit]:
+    """The same hits with each article's chunks beyond the first `per_article` moved after
+    all the others (in their order), so one long article does not fill the top results."""
+    if per_article <= 0:
+        return list(hits)
+    counts: dict[str, int] = {}
+    first: list[Hit] = []
+    later: list[Hit] = []
+    for hit in hits:
+        counts[hit.article_id] = counts.get(hit.article_id, 0) + 1
+        (first if counts[hit.article_id] <= per_article else later).append(hit)
+    return first + later
+
+
+def maximal_marginal_relevance(
+    hits: Sequence[Hit], vectors: NDArray[np.float32], k: int, weight: float
+) -> list[Hit]:
+    """k hits picked one at a time for relevance (their score, scaled to 0-1) minus
+    similarity to the hits already picked (Carbonell and Goldstein, 1998)."""
+    if not hits:
+        return []
+    scores = np.array([h.score for h in hits], dtype=np.float32)
+    relevance = scores / (scores.max() or 1.0)
+    similar = vectors @ vectors.T
+    picked: list[int] = []
+    left = list(range(len(hits)))
+    while left and len(picked) < k:
+        penalty = similar[np.ix_(left, picked)].max(axis=1) if picked else np.zeros(len(left))
+        value = weight * relevance[left] - (1 - weight) * penalty
+        best = left[int(np.argmax(value))]
+        picked.append(best)
+        left.remove(best)
+    return [hits[i] for i in picked]

@@ -1,0 +1,63 @@
+"""What kind of answer a question asks for, and whether a sentence holds one.
+
+"How many ..." wants a number, "When ..." a date, "Who ..." a name. A sentence that talks
+about the right things but holds no answer of the asked kind is weak support: this is one
+of the signals the extractive answerer uses to refuse rather than guess.
+"""
+
+import re
+from typing import Literal
+
+AnswerType = Literal["number", "time", "person"]
+
+_NUMBER_Q = re.compile(
+    r"\b(how (many|much|long|far|big|large|old|high)|what (percentage|share|number|amount|"
+    r"proportion|level|size))\b",
+    re.IGNORECASE,
+)
+_TIME_Q = re.compile(
+    r"\b(when|what year|which year|what date|which date|what day|which day|what month|"
+    r"which month|since when|in what year|how long ago)\b",
+    re.IGNORECASE,
+)
+_PERSON_Q = re.compile(
+    r"^\s*(who|whom|whose)\b|\b(which|what) (senator|president|leader|minister|official|"
+    r"person|politician|commander|general|journalist|author)\b",
+    re.IGNORECASE,
+)
+_NUMBER = re.compile(
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
+    r"forty|fifty|hundred|hundreds|thousand|thousands|million|billion|dozens?|half|double)\b",
+    re.IGNORECASE,
+)
+_TIME = re.compile(
+    r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|"
+    r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
+    r"today|yesterday|this (week|month|year)|last (week|month|year)|spring|summer|autumn|"
+    r"winter)\b",
+    re.IGNORECASE,
+)
+_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zà-ÿ’'-]+(?:\s+[A-Z][a-zà-ÿ’'-]+)*")
+
+
+def asked_type(question: str) -> AnswerType | None:
+    """The kind of answer the question asks for, if it is one we can check."""
+    if _TIME_Q.search(question):
+        return "time"
+    if _NUMBER_Q.search(question):
+        return "number"
+    if _PERSON_Q.search(question):
+        return "person"
+    return None
+
+
+def holds_type(sentence: str, question: str, kind: AnswerType | None) -> bool:
+    """True when the sentence holds an answer of the asked kind that the question lacks."""
+    if kind is None:
+        return True
+    if kind == "number":
+        return bool(_NUMBER.search(sentence))
+    if kind == "time":
+        return bool(_TIME.search(sentence))
+    asked = question.lower()
+    return any(name.lower() not in asked for name in _NAME.findall(sentence))

@@ -1,0 +1,201 @@
+"""Hybrid retrieval over a small real index: fusion, date windows, duplicates, diversity."""
+
+from dataclasses import replace
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.build import sync
+from index.embed import Embedder
+from index.rank import (
+    fold_duplicates,
+    maximal_marginal_relevance,
+    reciprocal_rank_fusion,
+    spread,
+    weighted_fusion,
+)
+from index.retrieve import Ranking, Retriever, day_window
+from index.settings import Settings
+from index.store import Hit, Store, connect, day_number, open_store
+
+WIRE = (
+    "Engineers in Port Veltrano finished the new sea wall on Monday, three months ahead of "
+    "schedule, the city council said. The wall protects the old fish market from winter storms "
+    "that flooded the quay twice last year. The council paid for the work with a harbour levy."
+)
+ARTICLES = {
+    "wire-a.txt": ("Sea wall finished", "2022-06-10", WIRE),
+    "wire-b.txt": (
+        "Veltrano sea wall done early",
+        "2022-06-11",
+        WIRE + " Shops reopened on Tuesday.",
+    ),
+    "market.txt": (
+        "Fish market reopens",
+        "2022-06-12",
+        "The old fish market of Port Veltrano reopened after the storms, and traders said the "
+        "quay was busy again with buyers from the inland towns.",
+    ),
+    "code.txt": (
+        "Trawler codes",
+        "2021-02-01",
+        "Every trawler registered in the district carries the code QX-7741 painted on its bow, "
+        "so inspectors can trace its catch back to the boat that landed it.",
+    ),
+    "undated.txt": (
+        "Night trains",
+        "",
+        "The regional railway will run night trains to the coast from June after passenger "
+        "numbers on the evening services doubled over the last two years.",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Settings:
+    """A seeds folder of five dated (or undated) articles, indexed."""
+    root = tmp_path_factory.mktemp("retrieve")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    manifest = []
+    for name, (title, published, text) in ARTICLES.items():
+        (seeds / name).write_text(text, encoding="utf-8")
+        manifest.append(
+            f'["{name}"]\ntitle = "{title}"\n'
+            + (f'published = "{published}"\n' if published else "")
+        )
+    (seeds / "articles.toml").write_text("\n".join(manifest), encoding="utf-8")
+    settings = Settings(seeds_dir=seeds, data_dir=root / "data", progress=False)
+    sync(settings, open_store(settings), embedder)
+    return settings
+
+
+@pytest.fixture()
+def store(settings: Settings) -> Store:
+    return open_store(settings)
+
+
+def _articles(hits: list[Hit]) -> list[str]:
+    return [h.article_id for h in hits]
+
+
+def test_retriever_search_keeps_signature_for_existing_callers(
+    store: Store, embedder: Embedder
+) -> None:
+    hits = Retriever(store, embedder).search("When did the fish market reopen?", 3)
+    assert 1 <= len(hits) <= 3
+    assert hits[0].article_id == "market"
+    assert all(isinstance(h, Hit) for h in hits)
+
+
+def test_retriever_hybrid_finds_exact_code_that_dense_ranks_lower(
+    store: Store, embedder: Embedder
+) -> None:
+    hybrid = Retriever(store, embedder).search("QX-7741", 2)
+    assert hybrid[0].article_id == "code"
+
+
+def test_retriever_keyword_mode_uses_bm25_only(store: Store, embedder: Embedder) -> None:
+    hits = Retriever(store, embedder, ranking=Ranking(mode="keyword")).search(
+        "trawler inspectors", 5
+    )
+    assert _articles(hits) == ["code"]
+
+
+def test_retriever_folds_the_same_story_published_twice(store: Store, embedder: Embedder) -> None:
+    hits = Retriever(store, embedder).search("sea wall finished ahead of schedule", 5)
+    wire = [h for h in hits if h.article_id in ("wire-a", "wire-b")]
+    assert {h.article_id for h in wire} == {wire[0].article_id}
+    assert set(wire[0].duplicates) == {"wire-a", "wire-b"} - {wire[0].article_id}
+
+
+def test_retriever_without_folding_returns_both_copies(store: Store, embedder: Embedder) -> None:
+    ranking = Ranking(duplicate_overlap=1.0)
+    hits = Retriever(store, embedder, ranking=ranking).search(
+        "sea wall finished ahead of schedule", 5
+    )
+    assert {"wire-a", "wire-b"} <= set(_articles(hits))
+
+
+def test_retriever_search_since_until_leaves_out_other_days(
+    store: Store, embedder: Embedder
+) -> None:
+    retriever = Retriever(store, embedder)
+    hits = retriever.search("Port Veltrano", 10, since=date(2022, 6, 11), until=date(2022, 6, 12))
+    assert set(_articles(hits)) <= {"wire-b", "market"} and hits
+    assert "undated" not in _articles(retriever.search("night trains", 5, since=date(2000, 1, 1)))
+    assert (
+        retriever.search("Port Veltrano", 5, since=date(2023, 1, 1), until=date(2022, 1, 1)) == []
+    )
+
+
+def test_retriever_within_applies_window_to_plain_searches(
+    store: Store, embedder: Embedder
+) -> None:
+    bounded = Retriever(store, embedder).within(None, date(2021, 12, 31))
+    assert _articles(bounded.search("Port Veltrano fish market trawler", 5)) == ["code"]
+
+
+def test_retriever_dense_only_without_keyword_index(settings: Settings, embedder: Embedder) -> None:
+    bare = Store(connect(settings), settings.collection)
+    retriever = Retriever(bare, embedder)
+    assert retriever.ranking.mode == "dense"
+    assert retriever.search("fish market reopened", 2)[0].article_id == "market"
+
+
+# -- ranking steps --------------------------------------------------------------------------
+
+
+def _hit(chunk: str, score: float = 1.0) -> Hit:
+    return Hit(chunk, chunk.split(":")[0], "t", "s", "x", 0, 1, int(chunk.split(":")[1]), score)
+
+
+def test_reciprocal_rank_fusion_rewards_agreement() -> None:
+    fused = reciprocal_rank_fusion([["a", "b", "c"], ["b", "d"]], k=60)
+    assert max(fused, key=fused.__getitem__) == "b"
+    assert fused["a"] == pytest.approx(1 / 61)
+
+
+def test_weighted_fusion_scales_each_ranker() -> None:
+    fused = weighted_fusion({"a": 0.9, "b": 0.5}, {"b": 12.0, "c": 2.0}, dense_weight=0.5)
+    assert fused == {"a": 0.5, "b": 0.5, "c": 0.0}
+
+
+def test_spread_moves_third_chunk_of_an_article_behind_others() -> None:
+    hits = [_hit("a:0"), _hit("a:1"), _hit("a:2"), _hit("b:0")]
+    assert [h.chunk_id for h in spread(hits, 2)] == ["a:0", "a:1", "b:0", "a:2"]
+    assert spread(hits, 0) == hits
+
+
+def test_fold_duplicates_keeps_first_copy_and_names_the_other() -> None:
+    prints = {"a": frozenset({1, 2, 3}), "b": frozenset({1, 2, 3, 4}), "c": frozenset({9})}
+    hits = [_hit("a:0"), _hit("b:0"), _hit("c:0"), _hit("b:1")]
+    folded = fold_duplicates(hits, prints.__getitem__, threshold=0.6)
+    assert [(h.chunk_id, h.duplicates) for h in folded] == [("a:0", ("b",)), ("c:0", ())]
+
+
+def test_maximal_marginal_relevance_skips_a_near_copy() -> None:
+    vectors = np.array([[1, 0], [1, 0], [0, 1]], dtype=np.float32)
+    hits = [_hit("a:0", 1.0), _hit("b:0", 0.95), _hit("c:0", 0.8)]
+    picked = maximal_marginal_relevance(hits, vectors, 2, weight=0.5)
+    assert [h.chunk_id for h in picked] == ["a:0", "c:0"]
+    assert [replace(h, score=0) for h in maximal_marginal_relevance(hits, vectors, 3, 1.0)] == [
+        replace(h, score=0) for h in hits
+    ]
+
+
+def test_day_number_reads_iso_and_slashed_dates() -> None:
+    assert day_number("2022-06-12") == 20220612
+    assert day_number("2022/06/12T10:00") == 20220612
+    assert day_number("June 2022") is None
+    assert day_number("2022-02-30") is None
+    assert day_window(date(2022, 1, 2), None) == (20220102, 99991231)
+    assert day_window(None, None) is None
+
+
+def test_settings_choose_the_ranking(tmp_path: Path) -> None:
+    chosen = Settings(data_dir=tmp_path, retrieval="dense", per_article=0, mmr=0.7)
+    ranking = Ranking.from_settings(chosen)
+    assert (ranking.mode, ranking.per_article, ranking.mmr) == ("dense", 0, 0.7)
