@@ -19,6 +19,9 @@ class Settings(BaseSettings):
     )
     chroma_host: str = Field("127.0.0.1", description="Chroma server host (http mode).")
     chroma_port: int = Field(8001, description="Chroma server port (http mode).")
+    chroma_timeout: float = Field(
+        10.0, gt=0, le=300, description="Seconds to wait for the Chroma server before giving up (http mode)."
+    )
     collection: str = Field("news-chunks", description="Chroma collection name prefix.")
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in tokens.")
     chunk_overlap: int = Field(40, ge=0, le=500, description="Tokens of overlap between chunks.")

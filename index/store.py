@@ -17,6 +17,7 @@ from datetime import date
 from typing import Any
 
 import chromadb
+import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
@@ -67,7 +68,7 @@ def _reachable() -> Iterator[None]:
     """Turn connection and server failures of the Chroma client into StoreUnavailable."""
     try:
         yield
-    except (ConnectionError, TimeoutError, OSError, chromadb.errors.ChromaError) as exc:
+    except (ConnectionError, TimeoutError, OSError, httpx.HTTPError, chromadb.errors.ChromaError) as exc:
         raise StoreUnavailable(f"the Chroma store failed: {exc}") from exc
     except ValueError as exc:
         if "connect" in str(exc).lower():
@@ -80,11 +81,20 @@ def connect(settings: Settings) -> ClientAPI:
     chroma_settings = chromadb.Settings(anonymized_telemetry=False)
     with _reachable():
         if settings.chroma_mode == "http":
-            return chromadb.HttpClient(
+            client = chromadb.HttpClient(
                 host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
             )
+            _bound_http_timeout(client, settings.chroma_timeout)
+            return client
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
+
+
+def _bound_http_timeout(client: ClientAPI, seconds: float) -> None:
+    """Chroma's HTTP client waits forever by default; a hung server must give a 503 instead."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds)
 
 
 def open_store(settings: Settings) -> "Store":

@@ -57,7 +57,9 @@ class Components:
     def answerer(self) -> ExtractiveBackend:
         """The answerer of the configured backend over the current store."""
         if self.chat is not None and self.prompts is not None:
-            return GenerativeBackend(self.retriever(), self.embedder, self.settings, self.chat.model, self.prompts)
+            return GenerativeBackend(
+                self.retriever(), self.embedder, self.settings, self.chat.model, self.prompts
+            )
         return ExtractiveBackend(
             self.retriever(),
             self.embedder,

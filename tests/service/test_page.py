@@ -290,11 +290,6 @@ def test_page_follow_up_answered_from_context(page: Page) -> None:
     expect(turn.locator(".answer-text")).to_contain_text("all hell could break loose")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="service/followup.py carries only names from the last question and answer, and "
-    "'Kaliningrad' is in neither, so the follow-up retrieves the Baltiysk sentence again",
-)
 def test_page_follow_up_answered_from_context_issue_example(page: Page) -> None:
     ask(page, "Where is the Baltic Fleet based?")
     turn = ask(page, "How many people live in that region?")
