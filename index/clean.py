@@ -74,7 +74,8 @@ def is_prose(line: str) -> bool:
 def split_stories(raw: str) -> list[Story]:
     """The main story first, then each teaser in page order; chrome removed from all."""
     lines = [ln.strip() for ln in raw.split("\n")]
-    blocks, current = [], []
+    blocks: list[tuple[list[str], bool]] = []
+    current: list[str] = []
     for line in lines:
         if _READ_MORE.match(line):
             blocks.append((current, True))

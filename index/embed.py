@@ -28,7 +28,7 @@ class Embedder:
             encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
         )
         self._model = self.langchain._client
-        self.dimensions = int(self._model.get_embedding_dimension())
+        self.dimensions = int(self._model.get_embedding_dimension() or 384)
         self.cache_size = 20_000
         self._cache: dict[str, NDArray[np.float32]] = {}
         self._lock = threading.Lock()
@@ -64,4 +64,5 @@ class Embedder:
 
     def encode_one(self, text: str) -> NDArray[np.float32]:
         """One unit-length vector."""
-        return self.encode([text])[0]
+        vector: NDArray[np.float32] = self.encode([text])[0]
+        return vector

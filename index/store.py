@@ -78,7 +78,7 @@ def _reachable() -> Iterator[None]:
 
 def connect(settings: Settings) -> ClientAPI:
     """A Chroma client: on disk in `data_dir`, or a `chroma run` server over HTTP."""
-    chroma_settings = chromadb.Settings(anonymized_telemetry=False)
+    chroma_settings = chromadb.config.Settings(anonymized_telemetry=False)
     with _reachable():
         if settings.chroma_mode == "http":
             client = chromadb.HttpClient(
@@ -173,7 +173,7 @@ class Store:
                 ids=[article.article_id],
                 embeddings=[centroid.astype(np.float32)],
                 documents=[article.text],
-                metadatas=[meta],
+                metadatas=[meta],  # type: ignore[list-item]
             )
         if self.keyword is not None:
             texts = [c.text for c in chunks]
@@ -225,7 +225,7 @@ class Store:
         )
         with _reachable():
             result = self.chunks.query(
-                query_embeddings=[vector],
+                query_embeddings=[vector],  # type: ignore[arg-type]
                 n_results=k,
                 where=where,
                 include=["documents", "metadatas", "distances"],

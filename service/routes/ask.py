@@ -21,7 +21,7 @@ def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
         answer=answer.text,
         answerable=answer.answerable,
         reason=answer.reason,
-        mode=answer.mode,  # type: ignore[arg-type]
+        mode=answer.mode,
         citations=[Citation(**asdict(c)) for c in answer.citations],
         usage=TokenUsage(**asdict(usage)) if usage else None,
     )
