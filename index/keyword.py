@@ -125,7 +125,7 @@ class KeywordIndex:
         if self._lines > 2 * (len(self._postings) + len(self._digests)) + 100:
             self._rewrite_log()
         model = self._ensure_model()
-        if model is not None:
+        if model is not None and not self._matrices_current():
             self._save_matrices(model)
 
     # -- reading ---------------------------------------------------------------------------
@@ -271,12 +271,19 @@ class KeywordIndex:
             hashlib.sha256(self.log_path.read_bytes()).hexdigest() if self.log_path.exists() else ""
         )
 
+    def _matrices_current(self) -> bool:
+        """True when the saved matrices were built from the log as it is now."""
+        try:
+            stamp = json.loads((self.folder / MATRICES / "stamp.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return False
+        return bool(stamp.get("log") == self._digest() and stamp.get("ids") == self._ids)
+
     def _load_matrices(self) -> bm25s.BM25 | None:
         folder = self.folder / MATRICES
+        if not self._matrices_current():
+            return None
         try:
-            stamp = json.loads((folder / "stamp.json").read_text(encoding="utf-8"))
-            if stamp["log"] != self._digest() or stamp["ids"] != self._ids:
-                return None
             model: bm25s.BM25 = bm25s.BM25.load(str(folder), show_progress=False)
             return model
         except (OSError, ValueError, KeyError) as exc:

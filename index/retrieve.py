@@ -5,7 +5,10 @@ A search runs these steps:
 1. Candidates: the `depth` chunks nearest the query's embedding (Chroma) and the `depth`
    chunks with the best BM25 score (the keyword index), both limited to the publication
    window when `since` or `until` is given. Articles without a date fall outside any window.
-2. Fusion: reciprocal rank fusion of the two rankings, or a weighted mix of their scores.
+2. Fusion: a weighted mix of both scores, each scaled 0-1 over the candidates (the cosine
+   of BM25-only candidates and the BM25 score of dense-only ones are computed, not
+   guessed), or reciprocal rank fusion of the two rankings. The mix measured better on
+   held-out SQuAD questions (MRR@10 0.83 against 0.77) and RealTime QA (see README).
 3. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
    (the same wire story published twice) is folded into it: its chunks leave the results
    and its id is listed in the kept hits' `duplicates`.
@@ -41,7 +44,7 @@ class Ranking:
     """How the retriever ranks; the defaults are the measured best (see README)."""
 
     mode: Mode = "hybrid"
-    fusion: Fusion = "rrf"
+    fusion: Fusion = "weighted"
     depth: int = 50
     rrf_k: int = 60
     dense_weight: float = 0.5

@@ -32,7 +32,9 @@ class Settings(BaseSettings):
         "hybrid", description="Rank by embeddings and BM25 together, or by one of them alone."
     )
     fusion: Literal["rrf", "weighted"] = Field(
-        "rrf", description="How hybrid retrieval merges its two rankings."
+        "weighted",
+        description="How hybrid retrieval merges its rankings: a 50/50 mix of their scaled "
+        "scores, or reciprocal rank fusion.",
     )
     per_article: int = Field(
         2,

@@ -17,6 +17,8 @@ import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -68,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
         "--no-distractors", action="store_true", help="RealTime QA gold articles only"
     )
     parser.add_argument("--compare", default="", help="also rank with: dense, keyword (comma list)")
+    parser.add_argument(
+        "--window-days",
+        type=int,
+        default=0,
+        help="ask a dated question (RealTime QA) of the N days up to its date (since/until)",
+    )
     parser.add_argument("--no-answers", action="store_true", help="skip /api/ask")
     parser.add_argument("--seeds", type=Path, help="corpus for a questions file (default: seeds/)")
     parser.add_argument("--index-dir", type=Path, help="keep the index here and reuse it")
@@ -98,19 +106,23 @@ def run(
                 "kept": kept_share(store, bench.docs),
             }
             doc_of = _doc_mapper(files)
-            modes = {settings.retrieval: rank_all(client, bench.questions, doc_of)}
-            answers = None if args.no_answers else ask_all(client, bench.questions)
+            questions = within_days(bench.questions, args.window_days)
+            modes = {settings.retrieval: rank_all(client, questions, doc_of)}
+            if questions != bench.questions:
+                unbounded = f"{settings.retrieval}, no {args.window_days}-day window"
+                modes[unbounded] = rank_all(client, bench.questions, doc_of)
+            answers = None if args.no_answers else ask_all(client, questions)
         for mode in [m for m in args.compare.split(",") if m and m != settings.retrieval]:
             other = settings.model_copy(update={"retrieval": mode})
             with TestClient(create_app(other, embedder)) as client:
-                modes[mode] = rank_all(client, bench.questions, doc_of)
+                modes[mode] = rank_all(client, questions, doc_of)
     return {
         "dataset": bench.name,
         "kind": bench.kind,
         "questions": len(bench.questions),
         "docs": len(bench.docs) if bench.docs is not None else None,
         "index": indexed,
-        "config": _config(settings),
+        "config": {**_config(settings), "window_days": args.window_days or None},
         "modes": modes,
         "answers": answers,
     }
@@ -259,6 +271,13 @@ def ask_all(client: TestClient, questions: list[Question]) -> dict[str, Any] | N
         "token f1": round(mean(f1), 4),
         "refused": refused,
     }
+
+
+def within_days(questions: list[Question], days: int) -> list[Question]:
+    """Dated questions asked of the `days` days up to their date (all others unchanged)."""
+    if days <= 0:
+        return questions
+    return [replace(q, since=q.until - timedelta(days=days)) if q.until else q for q in questions]
 
 
 def _window(q: Question) -> dict[str, str]:

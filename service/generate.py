@@ -114,7 +114,11 @@ class GenerativeBackend(ExtractiveBackend):
         prompts: Prompts,
     ) -> None:
         super().__init__(
-            retriever, embedder, settings.min_support, settings.max_answer_sentences, settings.answer_threshold
+            retriever,
+            embedder,
+            settings.min_support,
+            settings.max_answer_sentences,
+            settings.answer_threshold,
         )
         self.settings = settings
         self.model = model

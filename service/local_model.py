@@ -9,6 +9,7 @@ model leaves the service answering extractively.
 import atexit
 import importlib.util
 import logging
+import os
 import socket
 import subprocess
 import sys
@@ -76,7 +77,12 @@ class LocalServer:
             "--n_threads_batch",
             str(self.threads),
         ]
-        self._process = subprocess.Popen(command, stdout=self._log, stderr=subprocess.STDOUT)
+        # The server reads PORT, HOST and CONFIG_FILE from the environment over its arguments,
+        # and `make run-local` sets PORT and HOST for the service itself.
+        env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST", "CONFIG_FILE")}
+        self._process = subprocess.Popen(
+            command, stdout=self._log, stderr=subprocess.STDOUT, env=env
+        )
         # A caller that never closes its components (a script) must not leave the server behind.
         atexit.register(self.stop)
         deadline = time.monotonic() + timeout
