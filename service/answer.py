@@ -31,10 +31,10 @@ _MIN_SENTENCE_WORDS = 5
 # A runner-up with at least this share of the best score joins the answer.
 _RUNNER_UP_SHARE = 0.5
 _MAX_ANSWER_WORDS = 70
-# A sentence that names its subject only by pronoun in its first words needs the one before.
-_LEANS_BACK = re.compile(
-    r"^(\S+\s+){0,5}?(it|its|this|these|those|they|their|he|his|she|her)\b", re.IGNORECASE
-)
+# A sentence that names its people only by pronoun in its first words needs the one before
+# ("Initial reports suggested her aircraft..."). "It" is left out: it mostly stands for the
+# place or thing the question already names.
+_LEANS_BACK = re.compile(r"^(\S+\s+){0,5}?(they|their|them|he|his|him|she|her)\b", re.IGNORECASE)
 NO_ANSWER = "The articles don't say."
 
 

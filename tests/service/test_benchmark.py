@@ -12,20 +12,22 @@ from service.benchmark_data import DatasetError, load
 from service.benchmark_report import render
 from service.benchmark_scores import contains_gold, ndcg, ranking_scores, token_f1
 
+WALL = (
+    "Engineers in Port Veltrano finished the new sea wall on Monday, three months ahead of "
+    "schedule, the city council said. The wall protects the old fish market."
+)
 DOCS = [
     {
         "doc_id": "wire/1",
         "title": "Sea wall finished",
         "published": "2022-06-10",
-        "text": "Engineers in Port Veltrano finished the new sea wall on Monday, three months ahead "
-        "of schedule, the city council said. The wall protects the old fish market.",
+        "text": WALL,
     },
     {
         "doc_id": "wire/2",
         "title": "Sea wall done",
         "published": "2022-06-11",
-        "text": "Engineers in Port Veltrano finished the new sea wall on Monday, three months ahead "
-        "of schedule, the city council said. The wall protects the old fish market.",
+        "text": WALL,
     },
     {
         "doc_id": "cheese",
