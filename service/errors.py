@@ -1,7 +1,13 @@
 """Errors the service raises, and the one place where they become HTTP responses.
 
     ServiceError (base)
-    └── QuestionRejected   the question cannot be answered as asked (422)
+    ├── QuestionRejected   the question cannot be answered as asked (422)
+    ├── PromptError        a prompt file is missing, malformed or has wrong variables
+    │                      (service.prompts; stops the start)
+    ├── BackendError       the configured answer backend cannot be set up (service.llm)
+    └── LLMError           the language model failed (service.llm): LLMUnavailable,
+                           LLMTimeout. Never reaches a client: the answer falls back to
+                           the extractive one with mode=fallback.
 
 Errors from the index package map here too: IndexNotReady and StoreUnavailable are 503s
 (a dead or empty dependency), ManifestError is a 500 with a plain message.

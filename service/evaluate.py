@@ -21,6 +21,7 @@ from index.embed import Embedder
 from index.store import Store, connect
 from service.answer import Answer
 from service.components import Components
+from service.events import ExtractiveBackend
 from service.settings import Settings
 
 _MARKER = re.compile(r"\s*\[\d+\]")
@@ -64,6 +65,8 @@ def load_questions(path: Path) -> list[dict[str, object]]:
 def run(components: Components, questions: list[dict[str, object]]) -> list[Outcome]:
     """Answer every question with the configured answerer (refusing nothing, for the sweep)."""
     answerer = components.answerer()
+    if components.chat is not None:
+        return [_generated(answerer, components, item) for item in questions]
     threshold, answerer.answer_threshold = answerer.answer_threshold, 0.0
     outcomes = []
     for item in questions:
@@ -74,6 +77,13 @@ def run(components: Components, questions: list[dict[str, object]]) -> list[Outc
         outcomes.append(Outcome(item, final, raw, support))
     answerer.answer_threshold = threshold
     return outcomes
+
+
+def _generated(answerer: ExtractiveBackend, components: Components, item: dict[str, object]) -> Outcome:
+    """A model backend's answer as the service gives it (its own refusals, no sweep)."""
+    q = str(item["question"])
+    answer = answerer.complete(q, q, components.settings.top_k).answer
+    return Outcome(item, answer, answer, max((c.score for c in answer.citations), default=0.0))
 
 
 def report(outcomes: list[Outcome]) -> dict[str, float]:

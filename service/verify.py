@@ -7,10 +7,11 @@ blended with the share of the sentence's words the passage sentence holds. Then:
 - a sentence supported by a passage it cites keeps that citation, quoting the best sentence;
 - a sentence that cites a wrong passage, or none, is re-pointed to the passage that does
   support it (small models rarely cite on their own);
-- a sentence is dropped when it adds nothing to the question, when its quote lacks the
-  words it adds, when no passage sentence supports it, when it states a number absent
-  from its quote or a name absent from the question and the quoted passage, or (when the
-  caller names the passage sentences that bear on the question) when only others do.
+- a sentence is dropped when it adds nothing to the question but words of the articles'
+  titles, when its quote lacks the words it adds, when no passage sentence supports it,
+  when it states a number absent from its quote or a name absent from the question and the
+  quoted passage, or (when the caller names the passage sentences that bear on the
+  question) when only others do.
 
 Citations are numbered in the order the checked answer first uses them.
 """
@@ -130,6 +131,9 @@ class Verifier:
         self.relevant = relevant
         self.question_terms = set(terms(question))
         self.question_numbers = _numbers(question)
+        # A claim that adds only words of the articles' titles ("the corridor is
+        # Kaliningrad") names no fact of its own.
+        self.topic = set(terms(" ".join({p.hit.title for p in self.passages})))
         self.min_support = min_support
         self.cited: list[Cited] = []
         self.dropped: list[str] = []
@@ -138,7 +142,7 @@ class Verifier:
         """The sentence with its checked `[n]`, or None when no passage supports it."""
         if len(claim.text.split()) < _MIN_WORDS or not terms(claim.text):
             return None
-        if claim.text.endswith("?") or not self.novel(claim.text):
+        if claim.text.endswith("?") or not self.novel(claim.text) - self.topic:
             self.dropped.append(claim.text)
             return None
         best = self.support(claim)

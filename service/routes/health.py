@@ -15,4 +15,4 @@ async def health(store: StoreDep, settings: SettingsDep) -> Health:
     """Report readiness: 503 with a reason when the index is missing or empty."""
     await run_in_threadpool(store.require_ready)
     articles, chunks = await run_in_threadpool(store.counts)
-    return Health(status="ok", articles=articles, chunks=chunks, model=MODEL_NAME, answer_backend="extractive")
+    return Health(status="ok", articles=articles, chunks=chunks, model=MODEL_NAME, answer_backend=settings.answer_backend)

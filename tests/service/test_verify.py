@@ -92,6 +92,16 @@ def test_generated_answer_nothing_supported_falls_back(backend_for) -> None:  # 
     assert done.usage is not None and done.usage.prompt_tokens > 0
 
 
+def test_generated_answer_adding_only_title_words_falls_back(backend_for) -> None:  # type: ignore[no-untyped-def]
+    question = (
+        "What is the name of the narrow strip of land between Poland and Lithuania that links "
+        "the Baltic states to the rest of NATO?"
+    )
+    wrong = "The narrow strip between Poland and Lithuania is called Kaliningrad. [1]"
+    answer = backend_for(wrong).answer(question, question, 8)
+    assert answer.mode == "fallback" and "Suwałki" in answer.text
+
+
 def test_generated_answer_unanswerable_refused_without_the_model(backend_for) -> None:  # type: ignore[no-untyped-def]
     backend = backend_for()  # a model call would fail: the fake has no answer to give
     question = "What is a good recipe for chocolate chip cookies?"
