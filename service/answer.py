@@ -195,4 +195,6 @@ def _previous(cand: Candidate, ranked: list[tuple[float, Candidate]]) -> Candida
 
 def _cite(n: int, cand: Candidate, score: float) -> Cited:
     hit = cand.hit
-    return Cited(n, hit.article_id, hit.title, hit.source, cand.quote, cand.start, cand.end, round(score, 4))
+    return Cited(
+        n, hit.article_id, hit.title, hit.source, cand.quote, cand.start, cand.end, round(score, 4)
+    )

@@ -25,7 +25,9 @@ CSP = (
 
 
 def create_app(
-    settings: Settings | None = None, embedder: Embedder | None = None, chat: ChatBackend | None = None
+    settings: Settings | None = None,
+    embedder: Embedder | None = None,
+    chat: ChatBackend | None = None,
 ) -> FastAPI:
     """Build the app; the model loads and the store opens when it starts."""
     settings = settings or Settings()

@@ -59,7 +59,9 @@ def _holds_fact(answer: Answer, item: dict[str, object]) -> bool:
 
 def load_questions(path: Path) -> list[dict[str, object]]:
     """The question set, one JSON object per line."""
-    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    return [
+        json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()
+    ]
 
 
 def run(components: Components, questions: list[dict[str, object]]) -> list[Outcome]:
@@ -79,7 +81,9 @@ def run(components: Components, questions: list[dict[str, object]]) -> list[Outc
     return outcomes
 
 
-def _generated(answerer: ExtractiveBackend, components: Components, item: dict[str, object]) -> Outcome:
+def _generated(
+    answerer: ExtractiveBackend, components: Components, item: dict[str, object]
+) -> Outcome:
     """A model backend's answer as the service gives it (its own refusals, no sweep)."""
     q = str(item["question"])
     answer = answerer.complete(q, q, components.settings.top_k).answer
@@ -95,7 +99,8 @@ def report(outcomes: list[Outcome]) -> dict[str, float]:
         "questions": len(outcomes),
         "fact_in_answer": sum(o.has_fact for o in answerable) / max(1, len(answerable)),
         "right_article": sum(o.right_article for o in answerable) / max(1, len(answerable)),
-        "refused_unanswerable": sum(not o.answer.answerable for o in unanswerable) / max(1, len(unanswerable)),
+        "refused_unanswerable": sum(not o.answer.answerable for o in unanswerable)
+        / max(1, len(unanswerable)),
         "median_answer_words": statistics.median(
             [len(_MARKER.sub("", o.answer.text).split()) for o in answered] or [0]
         ),

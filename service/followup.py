@@ -15,7 +15,25 @@ _ANAPHORA = re.compile(
 _OPENERS = re.compile(r"^\s*(and|also|what about|how about|why|so)\b", re.IGNORECASE)
 _NAME = re.compile(r"\b([A-Z][\w’'-]+(?:\s+(?:of\s+)?[A-Z][\w’'-]+)*)")
 _MARKER = re.compile(r"\s*\[\d+\]")
-_QUESTION_WORDS = {"Who", "What", "When", "Where", "Why", "How", "Which", "Is", "Are", "Does", "Did", "Do", "Can", "And", "The", "In", "It"}
+_QUESTION_WORDS = {
+    "Who",
+    "What",
+    "When",
+    "Where",
+    "Why",
+    "How",
+    "Which",
+    "Is",
+    "Are",
+    "Does",
+    "Did",
+    "Do",
+    "Can",
+    "And",
+    "The",
+    "In",
+    "It",
+}
 _MAX_NAMES = 6
 
 
@@ -34,7 +52,9 @@ def names(text: str) -> list[str]:
 
 def is_follow_up(question: str) -> bool:
     """True when the question refers back to something it does not name."""
-    return bool(_ANAPHORA.search(question) or _OPENERS.match(question)) or len(question.split()) <= 3
+    return (
+        bool(_ANAPHORA.search(question) or _OPENERS.match(question)) or len(question.split()) <= 3
+    )
 
 
 def standalone(question: str, history: list[tuple[str, str]]) -> str:
@@ -46,7 +66,9 @@ def standalone(question: str, history: list[tuple[str, str]]) -> str:
     if not previous or not is_follow_up(question):
         return question
     last_answer = next((c for r, c in reversed(history) if r == "assistant"), "")
-    carried = [n for n in dict.fromkeys(names(previous[-1]) + names(last_answer)) if n not in question]
+    carried = [
+        n for n in dict.fromkeys(names(previous[-1]) + names(last_answer)) if n not in question
+    ]
     if not carried:
         return question
     return f"{question} (about {', '.join(carried[:_MAX_NAMES])})"

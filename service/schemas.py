@@ -47,8 +47,12 @@ class AskRequest(BaseModel):
             description=f"The question, 1 to {MAX_QUESTION_CHARS} characters.",
         ),
     ]
-    top_k: Annotated[StrictInt, Field(ge=1, le=20, description="Passages to retrieve (1-20).")] | None = None
-    history: Annotated[list[Turn], Field(max_length=50, description="Earlier turns, oldest first.")] = []
+    top_k: (
+        Annotated[StrictInt, Field(ge=1, le=20, description="Passages to retrieve (1-20).")] | None
+    ) = None
+    history: Annotated[
+        list[Turn], Field(max_length=50, description="Earlier turns, oldest first.")
+    ] = []
     since: Since = None
     until: Until = None
 
@@ -65,7 +69,9 @@ class SearchRequest(BaseModel):
     query: Annotated[
         StrictStr, Field(max_length=MAX_QUESTION_CHARS, description="What to search for.")
     ]
-    top_k: Annotated[StrictInt, Field(ge=1, le=20, description="Passages to return (1-20).")] | None = None
+    top_k: (
+        Annotated[StrictInt, Field(ge=1, le=20, description="Passages to return (1-20).")] | None
+    ) = None
     since: Since = None
     until: Until = None
 

@@ -29,7 +29,13 @@ from index.embed import Embedder
 from index.terms import STOP_WORDS, terms, words
 from service.answertype import asked_type, holds_type
 
-WEIGHTS = {"dense": 3.1, "dense_window": 2.25, "lexical": 4.01, "lexical_window": 2.32, "answer_type": 1.56}
+WEIGHTS = {
+    "dense": 3.1,
+    "dense_window": 2.25,
+    "lexical": 4.01,
+    "lexical_window": 2.32,
+    "answer_type": 1.56,
+}
 BIAS = -8.28
 FOCUS_SIMILARITY = 0.5
 _FOCUS = (
@@ -38,7 +44,9 @@ _FOCUS = (
         r"was|will|did|does|do|have|has|had|would|could|can|in|of|to)\b)",
         re.IGNORECASE,
     ),
-    re.compile(r"\bwho (?:is|was|are|were) (?:the )?(?:current |former |new )?([\w-]+)\b", re.IGNORECASE),
+    re.compile(
+        r"\bwho (?:is|was|are|were) (?:the )?(?:current |former |new )?([\w-]+)\b", re.IGNORECASE
+    ),
     re.compile(
         r"\bwhat (?:is|was|are|were) (?:the )?(?!name\b)(?:current |maximum |minimum |total |"
         r"official )?([\w-]+) of\b",
@@ -82,7 +90,9 @@ class SupportScorer:
         """Probability-like support of each sentence, with the focus gate applied."""
         if not evidence:
             return []
-        vectors = self.embedder.encode_cached([question, *(e.sentence for e in evidence), *(e.window for e in evidence)])
+        vectors = self.embedder.encode_cached(
+            [question, *(e.sentence for e in evidence), *(e.window for e in evidence)]
+        )
         q, sent, win = vectors[0], vectors[1 : len(evidence) + 1], vectors[len(evidence) + 1 :]
         wanted = set(terms(question))
         lexical = _coverage(wanted, [set(terms(e.sentence)) for e in evidence])

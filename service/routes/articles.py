@@ -18,10 +18,16 @@ async def list_articles(store: StoreDep) -> list[ArticleSummary]:
     return [ArticleSummary(**asdict(a), characters=len(a.text)) for a in articles]
 
 
-@router.get("/articles/{article_id}", response_model=ArticleDetail, responses={404: {"description": "No such article"}})
+@router.get(
+    "/articles/{article_id}",
+    response_model=ArticleDetail,
+    responses={404: {"description": "No such article"}},
+)
 async def read_article(article_id: str, store: StoreDep) -> ArticleDetail:
     """One article with its full cleaned text, so a citation can be read in context."""
     article = await run_in_threadpool(store.article, article_id)
     if article is None:
-        raise HTTPException(status_code=404, detail=f"no article with id {article_id!r}; see /api/articles")
+        raise HTTPException(
+            status_code=404, detail=f"no article with id {article_id!r}; see /api/articles"
+        )
     return ArticleDetail(**asdict(article), characters=len(article.text))

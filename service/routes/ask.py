@@ -28,10 +28,16 @@ def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
 
 
 @router.post("/ask", response_model=AskResponse)
-async def ask(body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep) -> AskResponse:
+async def ask(
+    body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
+) -> AskResponse:
     """Answer a question from the articles; every sentence cites its passage."""
     await run_in_threadpool(store.require_ready)
     answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
-    query = await run_in_threadpool(answerer.rewrite, body.question, [(t.role, t.content) for t in body.history])
-    done = await run_in_threadpool(answerer.complete, body.question, query, body.top_k or settings.top_k)
+    query = await run_in_threadpool(
+        answerer.rewrite, body.question, [(t.role, t.content) for t in body.history]
+    )
+    done = await run_in_threadpool(
+        answerer.complete, body.question, query, body.top_k or settings.top_k
+    )
     return to_response(done.answer, done.usage)

@@ -10,9 +10,19 @@ from service.schemas import Health
 router = APIRouter(tags=["health"])
 
 
-@router.get("/health", response_model=Health, responses={503: {"description": "Index missing, empty or unreachable"}})
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"description": "Index missing, empty or unreachable"}},
+)
 async def health(store: StoreDep, settings: SettingsDep) -> Health:
     """Report readiness: 503 with a reason when the index is missing or empty."""
     await run_in_threadpool(store.require_ready)
     articles, chunks = await run_in_threadpool(store.counts)
-    return Health(status="ok", articles=articles, chunks=chunks, model=MODEL_NAME, answer_backend=settings.answer_backend)
+    return Health(
+        status="ok",
+        articles=articles,
+        chunks=chunks,
+        model=MODEL_NAME,
+        answer_backend=settings.answer_backend,
+    )

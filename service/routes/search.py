@@ -10,7 +10,9 @@ router = APIRouter(prefix="/api", tags=["search"])
 
 
 @router.post("/search", response_model=SearchResponse)
-async def search(body: SearchRequest, retriever: RetrieverDep, store: StoreDep, settings: SettingsDep) -> SearchResponse:
+async def search(
+    body: SearchRequest, retriever: RetrieverDep, store: StoreDep, settings: SettingsDep
+) -> SearchResponse:
     """Find the article passages that best match a query."""
     await run_in_threadpool(store.require_ready)
     hits = await run_in_threadpool(
@@ -18,8 +20,14 @@ async def search(body: SearchRequest, retriever: RetrieverDep, store: StoreDep, 
     )
     results = [
         SearchHit(
-            rank=i, article_id=h.article_id, title=h.title, source=h.source,
-            quote=h.text, start=h.start, end=h.end, score=round(h.score, 4),
+            rank=i,
+            article_id=h.article_id,
+            title=h.title,
+            source=h.source,
+            quote=h.text,
+            start=h.start,
+            end=h.end,
+            score=round(h.score, 4),
             duplicates=list(h.duplicates),
         )
         for i, h in enumerate(hits, start=1)

@@ -12,13 +12,19 @@ def open_store(settings) -> Store:  # type: ignore[no-untyped-def]
     return Store(connect(settings), settings.collection)
 
 
-def test_sync_indexes_seeds_with_chunk_metadata(seeds_copy: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_sync_indexes_seeds_with_chunk_metadata(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     settings = make_settings(seeds_copy, tmp_path / "data")
     store = open_store(settings)
     report = sync(settings, store, embedder)
     assert sorted(report.added) == ["000_a171cb6fbc5efeab.txt", "001_225de647bfb3e4f3.txt"]
     ids = {a.article_id for a in store.list_articles()}
-    assert ids == {"000_a171cb6fbc5efeab", *(f"000_a171cb6fbc5efeab-{i}" for i in (2, 3, 4)), "001_225de647bfb3e4f3"}
+    assert ids == {
+        "000_a171cb6fbc5efeab",
+        *(f"000_a171cb6fbc5efeab-{i}" for i in (2, 3, 4)),
+        "001_225de647bfb3e4f3",
+    }
     got = store.chunks.get(include=["metadatas", "documents"])
     for meta, doc in zip(got["metadatas"] or [], got["documents"] or [], strict=True):
         article = store.article(str(meta["article_id"]))
@@ -28,7 +34,9 @@ def test_sync_indexes_seeds_with_chunk_metadata(seeds_copy: Path, tmp_path: Path
         assert isinstance(meta["chunk"], int)
 
 
-def test_sync_unchanged_seeds_writes_nothing(seeds_copy: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_sync_unchanged_seeds_writes_nothing(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     settings = make_settings(seeds_copy, tmp_path / "data")
     store = open_store(settings)
     sync(settings, store, embedder)
@@ -38,20 +46,31 @@ def test_sync_unchanged_seeds_writes_nothing(seeds_copy: Path, tmp_path: Path, e
     assert open_store(settings).counts() == before
 
 
-def test_sync_edited_file_replaces_its_chunks(seeds_copy: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_sync_edited_file_replaces_its_chunks(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     settings = make_settings(seeds_copy, tmp_path / "data")
     store = open_store(settings)
     sync(settings, store, embedder)
     path = seeds_copy / "001_225de647bfb3e4f3.txt"
-    path.write_text("The harbour of Zelenogradsk froze solid for the first time in a century, officials said on Monday.\n", encoding="utf-8")
+    path.write_text(
+        "The harbour of Zelenogradsk froze solid for the first time in a century, officials said on Monday.\n",
+        encoding="utf-8",
+    )
     report = sync(settings, store, embedder)
     assert report.replaced == ["001_225de647bfb3e4f3.txt"]
     got = store.chunks.get(where={"source": "001_225de647bfb3e4f3.txt"}, include=["documents"])
-    assert got["documents"] == ["The harbour of Zelenogradsk froze solid for the first time in a century, officials said on Monday."]
-    assert not any("Baltiysk" in h.text for h in store.query(embedder.encode_one("Baltiysk Baltic Fleet"), 20))
+    assert got["documents"] == [
+        "The harbour of Zelenogradsk froze solid for the first time in a century, officials said on Monday."
+    ]
+    assert not any(
+        "Baltiysk" in h.text for h in store.query(embedder.encode_one("Baltiysk Baltic Fleet"), 20)
+    )
 
 
-def test_sync_deleted_file_loses_its_chunks(seeds_copy: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_sync_deleted_file_loses_its_chunks(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     settings = make_settings(seeds_copy, tmp_path / "data")
     store = open_store(settings)
     sync(settings, store, embedder)
@@ -62,7 +81,9 @@ def test_sync_deleted_file_loses_its_chunks(seeds_copy: Path, tmp_path: Path, em
     assert store.chunks.get(where={"source": "000_a171cb6fbc5efeab.txt"})["ids"] == []
 
 
-def test_sync_unreadable_files_skipped_rest_indexed(seeds_copy: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_sync_unreadable_files_skipped_rest_indexed(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     (seeds_copy / "binary.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00IHDR")
     (seeds_copy / "latin1.txt").write_bytes("Caf\xe9 in M\xfcnchen".encode("latin-1"))
     (seeds_copy / "empty.md").write_text("   \n\n", encoding="utf-8")
@@ -74,7 +95,9 @@ def test_sync_unreadable_files_skipped_rest_indexed(seeds_copy: Path, tmp_path: 
     assert len(report.added) == 2 and store.counts()[0] == 5
 
 
-def test_sync_manifest_metadata_reaches_articles(seeds_copy: Path, tmp_path: Path, embedder: Embedder) -> None:
+def test_sync_manifest_metadata_reaches_articles(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
     (seeds_copy / "articles.toml").write_text(
         '["001_225de647bfb3e4f3.txt"]\ntitle = "Kaliningrad explained"\npublished = "2025-12-20"\n',
         encoding="utf-8",
@@ -87,8 +110,15 @@ def test_sync_manifest_metadata_reaches_articles(seeds_copy: Path, tmp_path: Pat
     assert article.published == "2025-12-20" and article.publisher is None
 
 
-def test_sync_html_article_extracted_to_main_text(seeds_copy: Path, tmp_path: Path, embedder: Embedder) -> None:
-    body = " ".join(["The lighthouse keeper of Pillau logged a record number of storms this winter, the port authority said."] * 3)
+def test_sync_html_article_extracted_to_main_text(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    body = " ".join(
+        [
+            "The lighthouse keeper of Pillau logged a record number of storms this winter, the port authority said."
+        ]
+        * 3
+    )
     (seeds_copy / "storm.html").write_text(
         f"<html><head><title>Storms</title></head><body><nav>Home | News | Sport</nav>"
         f"<article><h1>Storm season</h1><p>{body}</p></article><footer>Subscribe</footer></body></html>",

@@ -34,7 +34,13 @@ def test_split_stories_seed_page_has_host_and_three_teasers() -> None:
 
 def test_split_stories_seed_page_drops_all_chrome() -> None:
     text = "\n".join(s.text for s in split_stories(page()))
-    for chrome in (*CHROME, "Jason Johnston", "Photo credit", "Washington Politics", "Asia-Pacific"):
+    for chrome in (
+        *CHROME,
+        "Jason Johnston",
+        "Photo credit",
+        "Washington Politics",
+        "Asia-Pacific",
+    ):
         assert chrome not in text
 
 

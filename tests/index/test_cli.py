@@ -30,7 +30,9 @@ def test_cli_unreadable_file_exit_code_one(env: Path, capsys: pytest.CaptureFixt
     assert "skipped broken.txt" in captured.err and "2 added" in captured.out
 
 
-def test_cli_missing_seeds_folder_exit_code_two(env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_missing_seeds_folder_exit_code_two(
+    env: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("RAG_SEEDS_DIR", str(tmp_path / "nowhere"))
     assert main([]) == 2
     assert "does not exist" in capsys.readouterr().err

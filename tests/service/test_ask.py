@@ -5,8 +5,6 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
-from index.errors import StoreUnavailable
-
 ASK = "/api/ask"
 
 
