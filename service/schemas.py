@@ -1,9 +1,11 @@
 """Request and response models of the HTTP API (shown with examples in /docs)."""
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+
+from index.store import Hit
 
 MAX_QUESTION_CHARS = 2000
 
@@ -88,6 +90,20 @@ class Passage(BaseModel):
     start: int = Field(description="Offset of the passage's first character in the article text.")
     end: int = Field(description="Offset just past the passage's last character.")
     score: float = Field(description="How well the passage matches (higher is better).")
+
+    @classmethod
+    def from_hit(cls, hit: Hit, **extra: Any) -> Self:
+        """The passage a retrieved chunk is, with the subclass's extra fields."""
+        return cls(
+            article_id=hit.article_id,
+            title=hit.title,
+            source=hit.source,
+            quote=hit.text,
+            start=hit.start,
+            end=hit.end,
+            score=round(hit.score, 4),
+            **extra,
+        )
 
 
 class Citation(Passage):

@@ -61,18 +61,7 @@ def frame(kind: str, payload: BaseModel | dict[str, object]) -> str:
 def frames(event: Event) -> Iterator[str]:
     """The SSE frames of one answer event."""
     if isinstance(event, Retrieved):
-        passages = [
-            Passage(
-                article_id=h.article_id,
-                title=h.title,
-                source=h.source,
-                quote=h.text,
-                start=h.start,
-                end=h.end,
-                score=round(h.score, 4),
-            )
-            for h in event.hits
-        ]
+        passages = [Passage.from_hit(h) for h in event.hits]
         yield frame(
             "retrieval", RetrievalEvent(standalone_question=event.standalone, passages=passages)
         )

@@ -19,17 +19,7 @@ async def search(
         retriever.search, body.query, body.top_k or settings.top_k, body.since, body.until
     )
     results = [
-        SearchHit(
-            rank=i,
-            article_id=h.article_id,
-            title=h.title,
-            source=h.source,
-            quote=h.text,
-            start=h.start,
-            end=h.end,
-            score=round(h.score, 4),
-            duplicates=list(h.duplicates),
-        )
+        SearchHit.from_hit(h, rank=i, duplicates=list(h.duplicates))
         for i, h in enumerate(hits, start=1)
     ]
     return SearchResponse(query=body.query, results=results)
