@@ -59,9 +59,9 @@ BENCH ?= ../shared/bench
 .PHONY: eval-bench
 eval-bench: setup
 	mkdir -p bench/results
-	$(BIN)/python -m service.benchmark $(BENCH)/realtimeqa-2022 --window-days 7 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
-	$(BIN)/python -m service.benchmark $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)
-	$(BIN)/python -m service.benchmark $(BENCH)/scifact --compare dense,keyword --json bench/results/scifact.json $(EVAL_ARGS)
+	$(BIN)/python -m index eval $(BENCH)/realtimeqa-2022 --window-days 7 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
+	$(BIN)/python -m index eval $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)
+	$(BIN)/python -m index eval $(BENCH)/scifact --compare dense,keyword --json bench/results/scifact.json $(EVAL_ARGS)
 
 clean:
 	rm -rf .data

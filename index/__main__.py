@@ -1,14 +1,20 @@
-"""`python -m index [build|status]`: build or update the index from the seeds folder."""
+"""`python -m index [build|status|eval DATASET ...]`: build or update the index from the seeds
+folder, show what it holds, or measure retrieval on a question set.
+
+`eval` runs `service.benchmark` (it asks through the service's own HTTP routes, so the
+figures are the service's; `python -m index eval --help` lists its options)."""
 
 import argparse
 import logging
 import sys
 
+from pydantic import ValidationError
+
 from index import logs
 from index.build import sync
 from index.embed import MODEL_NAME, Embedder
 from index.errors import IndexError_
-from index.settings import Settings
+from index.settings import Settings, settings_problem
 from index.store import Store, open_store
 
 log = logging.getLogger("index")
@@ -16,11 +22,24 @@ log = logging.getLogger("index")
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command; exit 0 when all went well, 1 when a file was skipped, 2 on failure."""
-    parser = argparse.ArgumentParser(prog="python -m index", description=__doc__)
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "status"])
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["eval"]:
+        from service.benchmark import main as evaluate  # the service's routes, measured
+
+        return evaluate(argv[1:], prog="python -m index eval")
+    parser = argparse.ArgumentParser(
+        prog="python -m index",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "status", "eval"])
     args = parser.parse_args(argv)
     logs.configure()
-    settings = Settings()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        print(f"error: {settings_problem(exc)}", file=sys.stderr)
+        return 2
     try:
         store = open_store(settings)
         if args.command == "status":

@@ -108,8 +108,9 @@ class _Pending:
     def flush(self) -> None:
         texts = [embedded_text(a.title, c.text) for a, _, chunks in self.items for c in chunks]
         vectors = self.embedder.encode(texts)
-        start = 0
+        start, batch = 0, []
         for article, digest, chunks in self.items:
-            self.store.add_article(article, digest, chunks, vectors[start : start + len(chunks)])
+            batch.append((article, digest, chunks, vectors[start : start + len(chunks)]))
             start += len(chunks)
+        self.store.add_articles(batch)
         self.items = []

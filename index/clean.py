@@ -5,8 +5,9 @@ The rules work on lines, because scraped pages keep one block element per line:
 1. A line is *chrome* when it is navigation or furniture rather than reporting: social and
    newsletter boxes, "keep reading"/"show less" links, all-caps section labels ("LATEST"),
    URL slugs ("europe-defender-army-nato"), kicker labels ("Analysis | Europe"), and photo
-   credits or captions (a line that starts "Photo credit:" or ends with a bracketed credit
-   such as "[US Army: Jason Johnston]", or names a picture agency "via REUTERS").
+   credits or captions (a line that starts "Photo credit:", or a line of at most 60 words
+   that ends with a bracketed credit such as "[US Army: Jason Johnston]" or names a picture
+   agency "via REUTERS").
    Chrome never reaches a chunk.
 2. A line is *prose* when it reads as a paragraph: at least 12 words ending in sentence
    punctuation, or at least 25 words. Other lines are *short*: headlines, section heads,
@@ -22,7 +23,8 @@ The rules work on lines, because scraped pages keep one block element per line:
 import re
 from dataclasses import dataclass
 
-CLEANER_VERSION = "1"
+CLEANER_VERSION = "2"
+CAPTION_WORDS = 60  # the longest line read as a photo caption
 
 _CHROME_LINE = re.compile(
     r"""^(
@@ -43,6 +45,7 @@ _CAPTION_CREDIT = re.compile(
     re.IGNORECASE,
 )
 _READ_MORE = re.compile(r"^(keep reading|read more|continue reading)", re.IGNORECASE)
+_DATELINE = re.compile(r"[—–-]\s*$")  # "New York CNN —", "LONDON, June 3 (Reuters) -"
 _SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
 
 
@@ -62,7 +65,11 @@ def is_chrome(line: str) -> bool:
         return True
     if _SLUG.match(text) and " " not in text:
         return True
-    return bool(_KICKER.match(text) or _CAPTION_CREDIT.search(text))
+    if _KICKER.match(text):
+        return True
+    # A caption is short; a long paragraph ending in a bracket is a citation, e.g. a
+    # scientific abstract's "[Diabetologia (2000) 43: 1455–1469]".
+    return len(text.split()) <= CAPTION_WORDS and bool(_CAPTION_CREDIT.search(text))
 
 
 def is_prose(line: str) -> bool:
@@ -123,10 +130,11 @@ def _main_text(lines: list[str]) -> str:
 
 
 def first_headline(raw: str) -> str | None:
-    """The first headline-like line of a page (a short line before the first paragraph)."""
+    """The first headline-like line of a page (a short line before the first paragraph; a
+    dateline such as "New York CNN —" is not one)."""
     for line in (ln.strip() for ln in raw.split("\n")):
         if is_prose(line):
             return None
-        if line and not is_chrome(line) and len(line.split()) >= 4:
+        if line and not is_chrome(line) and len(line.split()) >= 4 and not _DATELINE.search(line):
             return line
     return None

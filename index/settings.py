@@ -3,7 +3,7 @@
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -25,7 +25,12 @@ class Settings(BaseSettings):
         le=300,
         description="Seconds to wait for the Chroma server before giving up (http mode).",
     )
-    collection: str = Field("news-chunks", description="Chroma collection name prefix.")
+    collection: str = Field(
+        "news-chunks",
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{1,500}[A-Za-z0-9]$",
+        description="Chroma collection name prefix: 3-502 letters, digits, dots, dashes or "
+        "underscores, starting and ending with a letter or digit.",
+    )
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in tokens.")
     chunk_overlap: int = Field(40, ge=0, le=500, description="Tokens of overlap between chunks.")
     embed_batch: int = Field(64, ge=1, le=4096, description="Texts embedded per model call.")
@@ -57,3 +62,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Shared share of term shingles from which two articles are one story (1: off).",
     )
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """A bad `RAG_*` setting in words: which variable, what was wrong."""
+    parts = []
+    for error in exc.errors():
+        name = "RAG_" + "_".join(str(p) for p in error["loc"]).upper()
+        parts.append(f"{name}: {error['msg']}")
+    return "bad setting: " + "; ".join(parts)

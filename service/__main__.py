@@ -1,16 +1,24 @@
 """`python -m service`: serve the app with uvicorn on HOST:PORT (default 127.0.0.1:8000)."""
 
 import os
+import sys
+
+from pydantic import ValidationError
 
 import uvicorn
 
+from index.settings import settings_problem
 from service.app import create_app
 from service.settings import Settings
 
 
 def main() -> None:
     """Serve until interrupted."""
-    app = create_app(Settings())
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        sys.exit(f"error: {settings_problem(exc)}")
+    app = create_app(settings)
     uvicorn.run(
         app,
         host=os.environ.get("HOST", "127.0.0.1"),

@@ -38,9 +38,9 @@ from service.settings import Settings
 SEARCH_K = 20  # the most /api/search returns; with two chunks an article, 10+ articles
 
 
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None = None, prog: str = "python -m service.benchmark") -> int:
     """Run the benchmark; print the table and optionally write JSON. Exit 2 on bad input."""
-    args = _parser().parse_args(argv)
+    args = _parser(prog).parse_args(argv)
     try:
         bench = load(Path(args.dataset), args.split, not args.no_distractors)
     except (DatasetError, FileNotFoundError) as exc:
@@ -57,9 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m service.benchmark",
+        prog=prog,
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

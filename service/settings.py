@@ -26,7 +26,9 @@ class Settings(IndexSettings):
         description="Lowest support (0-1) of the best sentence for the extractive answerer to "
         "answer rather than say the articles don't (calibrated by `make eval --sweep`).",
     )
-    max_answer_sentences: int = Field(3, ge=1, le=3, description="Sentences in an extractive answer.")
+    max_answer_sentences: int = Field(
+        3, ge=1, le=3, description="Sentences in an extractive answer."
+    )
     log_level: str = Field("INFO", description="Log level of the JSON logs.")
     answer_backend: Literal["extractive", "openai", "local"] = Field(
         "extractive",
@@ -39,7 +41,9 @@ class Settings(IndexSettings):
         description="OpenAI-compatible endpoint for the openai backend, e.g. "
         "http://127.0.0.1:11434/v1 for Ollama.",
     )
-    llm_model: str | None = Field(None, description="Model name sent to the endpoint (openai backend).")
+    llm_model: str | None = Field(
+        None, description="Model name sent to the endpoint (openai backend)."
+    )
     llm_api_key: SecretStr = Field(
         SecretStr("not-needed"), description="API key for the endpoint; local servers ignore it."
     )
@@ -64,7 +68,10 @@ class Settings(IndexSettings):
         "backend (SmolLM2 on a CPU reads only about 100 prompt tokens a second), 4096 for openai.",
     )
     llm_temperature: float = Field(
-        0.1, ge=0.0, le=2.0, description="Sampling temperature; low keeps answers close to the text."
+        0.1,
+        ge=0.0,
+        le=2.0,
+        description="Sampling temperature; low keeps answers close to the text.",
     )
     min_claim_support: float = Field(
         0.6,

@@ -64,6 +64,9 @@ def test_is_chrome_recognises_furniture() -> None:
     assert all(is_chrome(line) for line in CHROME)
     assert not is_chrome("Putin’s December 2025 Warning")
     assert not is_chrome("NATO has increased its presence in the region since 2016.")
+    # A long paragraph that ends in a bracketed citation is text, not a photo credit.
+    abstract = "Diabetes predisposes patients to cardiac disease; " * 12 + "[Diabetologia 43: 1455]"
+    assert not is_chrome(abstract)
 
 
 def test_split_stories_made_up_page() -> None:
@@ -89,3 +92,8 @@ Sign up for our newsletter
     assert teaser.text.startswith("The family-run bakery")
     for chrome in ("Share this", "WORLD", "Photo:", "Related", "ADVERTISEMENT", "newsletter"):
         assert chrome not in host.text + teaser.text
+
+
+def test_first_headline_skips_a_dateline() -> None:
+    raw = "New York CNN —\n\n“Squid Game” is officially coming back for a second season, Netflix announced on Sunday.\n"
+    assert first_headline(raw) is None  # the title then comes from the article's first words

@@ -36,3 +36,11 @@ def test_cli_missing_seeds_folder_exit_code_two(
     monkeypatch.setenv("RAG_SEEDS_DIR", str(tmp_path / "nowhere"))
     assert main([]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_cli_bad_setting_named_exit_code_two(
+    env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("RAG_COLLECTION", "x")  # Chroma wants 3 characters or more
+    assert main([]) == 2
+    assert "RAG_COLLECTION" in capsys.readouterr().err
