@@ -9,10 +9,13 @@ A search runs these steps:
    of BM25-only candidates and the BM25 score of dense-only ones are computed, not
    guessed), or reciprocal rank fusion of the two rankings. The mix measured better on
    held-out SQuAD questions (MRR@10 0.83 against 0.77) and RealTime QA (see README).
-3. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
+3. Sentence rescoring (hybrid only): the first `rerank` candidates are rescored by their
+   best sentence, its similarity to the query plus the share of the query's terms it
+   holds (`index.rank.sentence_rerank`).
+4. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
    (the same wire story published twice) is folded into it: its chunks leave the results
    and its id is listed in the kept hits' `duplicates`.
-4. Diversity: each article's chunks beyond the first `per_article` move behind the others,
+5. Diversity: each article's chunks beyond the first `per_article` move behind the others,
    and, when `mmr` is set, maximal marginal relevance picks the final order.
 """
 
@@ -29,6 +32,7 @@ from index.rank import (
     fold_duplicates,
     maximal_marginal_relevance,
     reciprocal_rank_fusion,
+    sentence_rerank,
     spread,
     weighted_fusion,
 )
@@ -51,6 +55,8 @@ class Ranking:
     duplicate_overlap: float = 0.6
     per_article: int = 2
     mmr: float | None = None
+    rerank: int = 20
+    rerank_weight: float = 2.0
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Ranking":
@@ -61,6 +67,7 @@ class Ranking:
             per_article=settings.per_article,
             mmr=settings.mmr,
             duplicate_overlap=settings.duplicate_overlap,
+            rerank=settings.rerank,
         )
 
     def describe(self) -> dict[str, object]:
@@ -117,6 +124,12 @@ class Retriever:
         ids = sorted(fused, key=lambda i: -fused[i])[:depth]
         hits, vectors = self.store.chunks_by_id(ids)
         hits = [replace(h, score=round(fused[h.chunk_id], 6)) for h in hits]
+        if self.ranking.mode == "hybrid" and self.ranking.rerank > 0:
+            before = [h.chunk_id for h in hits]
+            hits = sentence_rerank(
+                query, hits, self.embedder, self.ranking.rerank, self.ranking.rerank_weight
+            )
+            vectors = _rows(vectors, before, hits)
         if self.keyword is not None and self.ranking.duplicate_overlap < 1:
             before = [h.chunk_id for h in hits]
             hits = fold_duplicates(hits, self.keyword.fingerprint, self.ranking.duplicate_overlap)

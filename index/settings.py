@@ -56,6 +56,12 @@ class Settings(BaseSettings):
         le=1.0,
         description="Weight of relevance in maximal marginal relevance (unset: MMR off).",
     )
+    rerank: int = Field(
+        20,
+        ge=0,
+        le=50,
+        description="Best hybrid candidates rescored by their best sentence (0: off).",
+    )
     duplicate_overlap: float = Field(
         0.6,
         ge=0.0,

@@ -1,6 +1,8 @@
 """Words that carry meaning: lower-cased, stemmed, stop words dropped."""
 
+import math
 import re
+from collections import Counter
 from functools import lru_cache
 
 import Stemmer
@@ -175,3 +177,13 @@ def terms(text: str) -> list[str]:
     """Stemmed content words of the text, in order (repeats kept)."""
     kept = [w for w in words(text) if w not in STOP_WORDS]
     return list(_stemmer().stemWords(kept))
+
+
+def coverage(question_terms: set[str], texts: list[set[str]]) -> list[float]:
+    """Share of the question's terms each text holds, a term weighing more the fewer of the
+    texts hold it (an IDF over these texts alone), 0 to 1."""
+    df = Counter(t for s in texts for t in s & question_terms)
+    n = len(texts) + 1
+    idf = {t: math.log(1 + n / (1 + df[t])) for t in question_terms}
+    total = sum(idf.values()) or 1.0
+    return [sum(idf[t] for t in question_terms & s) / total for s in texts]

@@ -28,13 +28,22 @@ from service.support import Evidence, SupportScorer
 DENSE_WEIGHT = 0.55
 LEXICAL_WEIGHT = 0.45
 _MIN_SENTENCE_WORDS = 5
+# A section head ("GPS Jamming Allegations and Information Warfare") names a topic; it never
+# answers: short, and no sentence punctuation at its end.
+_HEADING_WORDS = 12
+_SENTENCE_END = re.compile(r"[.!?…:;][\"'”’)\]]*\s*$")
 # A runner-up with at least this share of the best score joins the answer.
 _RUNNER_UP_SHARE = 0.5
 _MAX_ANSWER_WORDS = 70
 # A sentence that names its people only by pronoun in its first words needs the one before
-# ("Initial reports suggested her aircraft..."). "It" is left out: it mostly stands for the
-# place or thing the question already names.
-_LEANS_BACK = re.compile(r"^(\S+\s+){0,5}?(they|their|them|he|his|him|she|her)\b", re.IGNORECASE)
+# ("Initial reports suggested her aircraft..."), and so does one that points back to what
+# was just said ("some of those missiles", "this would complicate"). "It" is left out: it
+# mostly stands for the place or thing the question already names.
+_LEANS_BACK = re.compile(
+    r"^(\S+\s+){0,6}?(they|their|them|he|his|him|she|her|these|those|"
+    r"(this|that)(?= (would|will|could|can|may|might|is|was|has|had|means|meant)\b))\b",
+    re.IGNORECASE,
+)
 NO_ANSWER = "The articles don't say."
 
 
@@ -91,7 +100,7 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
         texts = [hit.text[s.start - hit.start : s.end - hit.start] for s in spans]
         for i, (span, quote) in enumerate(zip(spans, texts, strict=True)):
             key = (hit.article_id, span.start)
-            if key in seen or len(quote.split()) < _MIN_SENTENCE_WORDS:
+            if key in seen or len(quote.split()) < _MIN_SENTENCE_WORDS or _is_heading(quote):
                 continue
             seen.add(key)
             before = texts[i - 1] if i > 0 else ""
@@ -198,3 +207,7 @@ def _cite(n: int, cand: Candidate, score: float) -> Cited:
     return Cited(
         n, hit.article_id, hit.title, hit.source, cand.quote, cand.start, cand.end, round(score, 4)
     )
+
+
+def _is_heading(text: str) -> bool:
+    return len(text.split()) < _HEADING_WORDS and not _SENTENCE_END.search(text)

@@ -11,13 +11,23 @@ from typing import Literal
 AnswerType = Literal["number", "time", "person"]
 
 _NUMBER_Q = re.compile(
-    r"\b(how (many|much|long|far|big|large|old|high)|what (percentage|share|number|amount|"
-    r"proportion|level|size))\b",
+    r"\b(how (many|much|long|far|big|large|old|high|wide|tall|deep|heavy|fast)|what (percentage|share|number|amount|"
+    r"proportion|level|size)|what (is|was|are|were) (the )?(\w+ )?(population|range|length|"
+    r"distance|cost|price|budget|area|height|weight|speed|capacity|death toll) of)\b",
     re.IGNORECASE,
 )
 _TIME_Q = re.compile(
-    r"\b(when|what year|which year|what date|which date|what day|which day|what month|"
+    r"\b(when|what year|which year|(what|which) (exact |specific )?(date|day)|what month|"
     r"which month|since when|in what year|how long ago)\b",
+    re.IGNORECASE,
+)
+# A question for a date or a day is not answered by a year alone.
+_DATE_Q = re.compile(r"\b(what|which) (exact |specific )?(date|day)\b", re.IGNORECASE)
+_DAY = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
+    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday|wednesday|"
+    r"thursday|friday|saturday|sunday|today|yesterday|tomorrow)\b|\b\d{1,4}[/.-]\d{1,2}[/.-]"
+    r"\d{1,4}\b",
     re.IGNORECASE,
 )
 _PERSON_Q = re.compile(
@@ -28,6 +38,14 @@ _PERSON_Q = re.compile(
 _NUMBER = re.compile(
     r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
     r"forty|fifty|hundred|hundreds|thousand|thousands|million|billion|dozens?|half|double)\b",
+    re.IGNORECASE,
+)
+# A quantity: a number that is not part of a name or model ("S-400", "F-35", "G7") and not a
+# year standing alone; or a number word.
+_QUANTITY = re.compile(
+    r"(?<![\w-])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-]*[A-Za-z])|\b(two|three|four|five|six|"
+    r"seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|"
+    r"thousands|million|billion|dozens?|half|double)\b",
     re.IGNORECASE,
 )
 _TIME = re.compile(
@@ -58,6 +76,22 @@ def holds_type(sentence: str, question: str, kind: AnswerType | None) -> bool:
     if kind == "number":
         return bool(_NUMBER.search(sentence))
     if kind == "time":
-        return bool(_TIME.search(sentence))
+        return bool((_DAY if _DATE_Q.search(question) else _TIME).search(sentence))
     asked = question.lower()
     return any(name.lower() not in asked for name in _NAME.findall(sentence))
+
+
+def holds_quantity(sentence: str) -> bool:
+    """True when the sentence states a quantity (see `_QUANTITY`)."""
+    return bool(_QUANTITY.search(sentence))
+
+
+def can_answer(sentence: str, question: str, kind: AnswerType | None) -> bool:
+    """False when the sentence cannot hold the answer's form at all: a number question with
+    no quantity in the sentence, or a question for a date or day with no day in it. (Names
+    and times are only weighed, as `holds_type`: the checks are too rough to gate on.)"""
+    if kind == "number":
+        return holds_quantity(sentence)
+    if kind == "time" and _DATE_Q.search(question):
+        return bool(_DAY.search(sentence))
+    return True

@@ -80,7 +80,15 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=Path, help="corpus for a questions file (default: seeds/)")
     parser.add_argument("--index-dir", type=Path, help="keep the index here and reuse it")
     parser.add_argument("--json", help="write the results to this file")
-    for name in ("retrieval", "fusion", "per_article", "mmr", "duplicate_overlap", "top_k"):
+    for name in (
+        "retrieval",
+        "fusion",
+        "per_article",
+        "mmr",
+        "duplicate_overlap",
+        "rerank",
+        "top_k",
+    ):
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"RAG_{name.upper()}")
     return parser
 
@@ -141,7 +149,15 @@ def _workdir(keep: Path | None) -> Iterator[Path]:
 def _settings(args: argparse.Namespace, work: Path, bench: Benchmark) -> Settings:
     given = {
         k: getattr(args, k)
-        for k in ("retrieval", "fusion", "per_article", "mmr", "duplicate_overlap", "top_k")
+        for k in (
+            "retrieval",
+            "fusion",
+            "per_article",
+            "mmr",
+            "duplicate_overlap",
+            "rerank",
+            "top_k",
+        )
         if getattr(args, k)
     }
     seeds = work / "seeds" if bench.docs is not None else (args.seeds or Settings().seeds_dir)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from index.build import sync
 from index.embed import Embedder
-from index.store import Store, connect
+from index.store import open_store
 from service.answer import Answer
 from service.components import Components
 from service.events import ExtractiveBackend
@@ -129,12 +129,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as tmp:
         settings = Settings(data_dir=Path(tmp), progress=False)
         embedder = Embedder(settings.device, settings.embed_batch)
-        sync(settings, Store(connect(settings), settings.collection), embedder)
+        sync(settings, open_store(settings), embedder)
         outcomes = run(Components(settings, embedder), load_questions(args.questions))
     if args.show:
         for o in outcomes:
             good = o.has_fact if o.item["answerable"] else not o.answer.answerable
-            print(f"{'ok ' if good else 'BAD'} {o.support:.3f} {o.item['question']}")
+            where = "" if not o.item["answerable"] or o.right_article else " (wrong article)"
+            print(f"{'ok ' if good else 'BAD'} {o.support:.3f} {o.item['question']}{where}")
             print(f"     -> {o.raw.text[:160]}")
     if args.sweep:
         for t, facts, refused in sweep(outcomes):

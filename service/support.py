@@ -26,8 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from index.embed import Embedder
-from index.terms import STOP_WORDS, terms, words
-from service.answertype import asked_type, holds_type
+from index.terms import STOP_WORDS, coverage, terms, words
+from service.answertype import asked_type, can_answer, holds_type
 
 WEIGHTS = {
     "dense": 3.1,
@@ -37,20 +37,37 @@ WEIGHTS = {
     "answer_type": 1.56,
 }
 BIAS = -8.28
+# How close in meaning a word must be to stand in for the focus. Roles ("who is the
+# governor") need a closer word than other things: role words all sit near each other
+# (secretary-general ~ president 0.60), and a different office is not the one asked about.
 FOCUS_SIMILARITY = 0.5
+ROLE_SIMILARITY = 0.65
 _FOCUS = (
-    re.compile(
-        r"\bhow (?:many|much) (?:of the |other |more )?((?:[\w-]+ )?[\w-]+?)\b(?= (?:are|is|were|"
-        r"was|will|did|does|do|have|has|had|would|could|can|in|of|to)\b)",
-        re.IGNORECASE,
+    (
+        re.compile(
+            r"\bhow (?:many|much) (?:of the |other |more )?((?:[\w-]+ )?[\w-]+?)\b(?= (?:are|is|"
+            r"were|was|will|did|does|do|have|has|had|would|could|can|in|of|to)\b)",
+            re.IGNORECASE,
+        ),
+        FOCUS_SIMILARITY,
+        "sentence",
     ),
-    re.compile(
-        r"\bwho (?:is|was|are|were) (?:the )?(?:current |former |new )?([\w-]+)\b", re.IGNORECASE
+    (
+        re.compile(
+            r"\bwho (?:is|was|are|were) (?:the )?(?:current |former |new )?([\w-]+)\b",
+            re.IGNORECASE,
+        ),
+        ROLE_SIMILARITY,
+        "window",
     ),
-    re.compile(
-        r"\bwhat (?:is|was|are|were) (?:the )?(?!name\b)(?:current |maximum |minimum |total |"
-        r"official )?([\w-]+) of\b",
-        re.IGNORECASE,
+    (
+        re.compile(
+            r"\bwhat (?:is|was|are|were) (?:the )?(?!name\b)(?:current |maximum |minimum |total |"
+            r"official )?([\w-]+) of\b",
+            re.IGNORECASE,
+        ),
+        FOCUS_SIMILARITY,
+        "window",
     ),
 )
 
@@ -63,21 +80,25 @@ class Evidence:
     window: str
 
 
-def focus_words(question: str) -> list[str]:
-    """The words naming what the question asks for, when its form shows them."""
-    for pattern in _FOCUS:
+@dataclass(frozen=True)
+class Focus:
+    """The words naming what a question asks for, and how close a stand-in must be."""
+
+    words: list[str]
+    similarity: float
+    # "sentence": what is counted must be named where the number is ("how many warships":
+    # "dozens of interceptions" does not answer); "window": the sentence or a neighbour.
+    scope: str
+
+
+def focus_of(question: str) -> Focus | None:
+    """The question's focus, when its form shows one."""
+    for pattern, similarity, scope in _FOCUS:
         match = pattern.search(question)
         if match:
-            return [w for w in words(match.group(1)) if w not in STOP_WORDS]
-    return []
-
-
-def _coverage(question_terms: set[str], texts: list[set[str]]) -> list[float]:
-    df = Counter(t for s in texts for t in s & question_terms)
-    n = len(texts) + 1
-    idf = {t: math.log(1 + n / (1 + df[t])) for t in question_terms}
-    total = sum(idf.values()) or 1.0
-    return [sum(idf[t] for t in question_terms & s) / total for s in texts]
+            found = [w for w in words(match.group(1)) if w not in STOP_WORDS]
+            return Focus(found, similarity, scope) if found else None
+    return None
 
 
 class SupportScorer:
@@ -95,10 +116,10 @@ class SupportScorer:
         )
         q, sent, win = vectors[0], vectors[1 : len(evidence) + 1], vectors[len(evidence) + 1 :]
         wanted = set(terms(question))
-        lexical = _coverage(wanted, [set(terms(e.sentence)) for e in evidence])
-        lexical_window = _coverage(wanted, [set(terms(e.window)) for e in evidence])
+        lexical = coverage(wanted, [set(terms(e.sentence)) for e in evidence])
+        lexical_window = coverage(wanted, [set(terms(e.window)) for e in evidence])
         kind = asked_type(question)
-        focus = focus_words(question)
+        focus = focus_of(question)
         scores = []
         for i, item in enumerate(evidence):
             logit = BIAS + (
@@ -108,11 +129,21 @@ class SupportScorer:
                 + WEIGHTS["lexical_window"] * lexical_window[i]
                 + WEIGHTS["answer_type"] * float(holds_type(item.sentence, question, kind))
             )
-            gated = not focus or self.mentions(item.window, focus)
+            # A number question is only answered by a sentence that states a quantity, a
+            # question for a date by one that names a day.
+            typed = can_answer(item.sentence, question, kind)
+            gated = typed and (
+                focus is None
+                or self.mentions(
+                    item.sentence if focus.scope == "sentence" else item.window,
+                    focus.words,
+                    focus.similarity,
+                )
+            )
             scores.append(1.0 / (1.0 + math.exp(-logit)) if gated else 0.0)
         return scores
 
-    def mentions(self, text: str, focus: list[str]) -> bool:
+    def mentions(self, text: str, focus: list[str], similarity: float = FOCUS_SIMILARITY) -> bool:
         """A focus word, or a word close to it in meaning, appears in the text."""
         present = set(terms(text))
         if any(set(terms(word)) <= present for word in focus):
@@ -122,4 +153,4 @@ class SupportScorer:
             return False
         vectors = self.embedder.encode_cached([*focus, *candidates])
         best = vectors[len(focus) :] @ vectors[: len(focus)].T
-        return float(np.max(best)) >= FOCUS_SIMILARITY
+        return float(np.max(best)) >= similarity

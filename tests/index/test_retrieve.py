@@ -13,6 +13,7 @@ from index.rank import (
     fold_duplicates,
     maximal_marginal_relevance,
     reciprocal_rank_fusion,
+    sentence_rerank,
     spread,
     weighted_fusion,
 )
@@ -196,6 +197,42 @@ def test_day_number_reads_iso_and_slashed_dates() -> None:
 
 
 def test_settings_choose_the_ranking(tmp_path: Path) -> None:
-    chosen = Settings(data_dir=tmp_path, retrieval="dense", per_article=0, mmr=0.7)
+    chosen = Settings(data_dir=tmp_path, retrieval="dense", per_article=0, mmr=0.7, rerank=0)
     ranking = Ranking.from_settings(chosen)
     assert (ranking.mode, ranking.per_article, ranking.mmr) == ("dense", 0, 0.7)
+    assert ranking.rerank == 0
+
+
+def test_sentence_rerank_lifts_the_chunk_whose_sentence_answers(embedder: Embedder) -> None:
+    # Both passages are about the harbour; only one has a sentence on the question's point,
+    # and it is diluted by the rest of its chunk, so fusion ranked it second.
+    diluted = Hit(
+        "a:0",
+        "a",
+        "Harbour",
+        "a.txt",
+        "The harbour authority met on Monday. Fishing quotas were discussed at length. "
+        "The new lighthouse keeper is Maria Santos, the authority said. Tea was served.",
+        0,
+        10,
+        0,
+        0.70,
+    )
+    general = Hit(
+        "b:0",
+        "b",
+        "Harbour",
+        "b.txt",
+        "The harbour authority runs the port, the quay and the old lighthouse on the point.",
+        0,
+        10,
+        0,
+        0.75,
+    )
+    tail = Hit("c:0", "c", "Other", "c.txt", "Unrelated text about trains.", 0, 5, 0, 0.1)
+    question = "Who is the new lighthouse keeper?"
+    ranked = sentence_rerank(question, [general, diluted, tail], embedder, depth=2, weight=2.0)
+    assert [h.chunk_id for h in ranked] == ["a:0", "b:0", "c:0"]
+    assert ranked[0].score > 0.70 and ranked[2] == tail  # past the depth: untouched, last
+    unchanged = sentence_rerank(question, [general, diluted], embedder, depth=2, weight=0.0)
+    assert unchanged == [general, diluted]
