@@ -55,7 +55,8 @@ def build(settings: Settings, store: Store) -> int:
     report = sync(settings, store, Embedder(settings.device, settings.embed_batch))
     articles, chunks = store.counts()
     print(
-        f"indexed {settings.seeds_dir}: {len(report.added)} added, {len(report.replaced)} replaced, "
+        f"indexed {settings.seeds_dir}: {len(report.added)} added, "
+        f"{len(report.replaced)} replaced, "
         f"{len(report.deleted)} deleted, {report.unchanged} unchanged, "
         f"{report.chunks_written} chunks written; index holds {articles} articles, {chunks} chunks"
     )

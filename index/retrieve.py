@@ -9,13 +9,15 @@ A search runs these steps:
    of BM25-only candidates and the BM25 score of dense-only ones are computed, not
    guessed), or reciprocal rank fusion of the two rankings. The mix measured better on
    held-out SQuAD questions (MRR@10 0.83 against 0.77) and RealTime QA (see README).
-3. Sentence rescoring (hybrid only): the first `rerank` candidates are rescored by their
+3. Recency (when `recency` is set): each dated candidate gains 0.5 x 0.5^(age / recency),
+   its age in days counted back from `until` (today when no `until` is given).
+4. Sentence rescoring (hybrid only): the first `rerank` candidates are rescored by their
    best sentence, its similarity to the query plus the share of the query's terms it
    holds (`index.rank.sentence_rerank`).
-4. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
+5. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
    (the same wire story published twice) is folded into it: its chunks leave the results
    and its id is listed in the kept hits' `duplicates`.
-5. Diversity: each article's chunks beyond the first `per_article` move behind the others,
+6. Diversity: each article's chunks beyond the first `per_article` move behind the others,
    and, when `mmr` is set, maximal marginal relevance picks the final order.
 """
 
@@ -31,6 +33,7 @@ from index.keyword import KeywordHit, KeywordIndex
 from index.rank import (
     fold_duplicates,
     maximal_marginal_relevance,
+    recency_boost,
     reciprocal_rank_fusion,
     sentence_rerank,
     spread,
@@ -57,6 +60,8 @@ class Ranking:
     mmr: float | None = None
     rerank: int = 20
     rerank_weight: float = 2.0
+    recency: float | None = None
+    recency_weight: float = 0.5
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Ranking":
@@ -68,6 +73,7 @@ class Ranking:
             mmr=settings.mmr,
             duplicate_overlap=settings.duplicate_overlap,
             rerank=settings.rerank,
+            recency=settings.recency,
         )
 
     def describe(self) -> dict[str, object]:
@@ -124,6 +130,11 @@ class Retriever:
         ids = sorted(fused, key=lambda i: -fused[i])[:depth]
         hits, vectors = self.store.chunks_by_id(ids)
         hits = [replace(h, score=round(fused[h.chunk_id], 6)) for h in hits]
+        if self.ranking.recency is not None:
+            before = [h.chunk_id for h in hits]
+            reference = until or self.until or date.today()
+            hits = recency_boost(hits, reference, self.ranking.recency, self.ranking.recency_weight)
+            vectors = _rows(vectors, before, hits)
         if self.ranking.mode == "hybrid" and self.ranking.rerank > 0:
             before = [h.chunk_id for h in hits]
             hits = sentence_rerank(

@@ -50,6 +50,7 @@ class Hit:
     number: int
     score: float
     duplicates: tuple[str, ...] = ()
+    day: int | None = None  # publication day as yyyymmdd, when the article has a date
 
 
 def day_number(published: str | None) -> int | None:
@@ -349,6 +350,7 @@ def _hit(chunk_id: str, text: str, meta: Any, score: float) -> Hit:
         end=int(meta["end"]),
         number=int(meta["chunk"]),
         score=score,
+        day=_int_or_none(meta.get("day")),
     )
 
 

@@ -3,9 +3,8 @@
 import os
 import sys
 
-from pydantic import ValidationError
-
 import uvicorn
+from pydantic import ValidationError
 
 from index.settings import settings_problem
 from service.app import create_app

@@ -11,8 +11,9 @@ from typing import Literal
 AnswerType = Literal["number", "time", "person"]
 
 _NUMBER_Q = re.compile(
-    r"\b(how (many|much|long|far|big|large|old|high|wide|tall|deep|heavy|fast)|what (percentage|share|number|amount|"
-    r"proportion|level|size)|what (is|was|are|were) (the )?(\w+ )?(population|range|length|"
+    r"\b(how (many|much|long|far|big|large|old|high|wide|tall|deep|heavy|fast)|"
+    r"what (percentage|share|number|amount|proportion|level|size)|"
+    r"what (is|was|are|were) (the )?(\w+ )?(population|range|length|"
     r"distance|cost|price|budget|area|height|weight|speed|capacity|death toll) of)\b",
     re.IGNORECASE,
 )

@@ -36,6 +36,17 @@ from service.benchmark_scores import Group, contains_gold, mean, ranking_scores,
 from service.settings import Settings
 
 SEARCH_K = 20  # the most /api/search returns; with two chunks an article, 10+ articles
+# Settings a run may override from the command line (--per-article 0 is RAG_PER_ARTICLE=0).
+RANKING_OPTIONS = (
+    "retrieval",
+    "fusion",
+    "per_article",
+    "mmr",
+    "duplicate_overlap",
+    "rerank",
+    "recency",
+    "top_k",
+)
 
 
 def main(argv: list[str] | None = None, prog: str = "python -m service.benchmark") -> int:
@@ -80,15 +91,7 @@ def _parser(prog: str) -> argparse.ArgumentParser:
     parser.add_argument("--seeds", type=Path, help="corpus for a questions file (default: seeds/)")
     parser.add_argument("--index-dir", type=Path, help="keep the index here and reuse it")
     parser.add_argument("--json", help="write the results to this file")
-    for name in (
-        "retrieval",
-        "fusion",
-        "per_article",
-        "mmr",
-        "duplicate_overlap",
-        "rerank",
-        "top_k",
-    ):
+    for name in RANKING_OPTIONS:
         parser.add_argument(f"--{name.replace('_', '-')}", dest=name, help=f"RAG_{name.upper()}")
     return parser
 
@@ -115,7 +118,9 @@ def run(
             }
             doc_of = _doc_mapper(files)
             questions = within_days(bench.questions, args.window_days)
-            modes = {settings.retrieval: rank_all(client, questions, doc_of)}
+            modes: dict[str, dict[str, Any]] = {
+                settings.retrieval: rank_all(client, questions, doc_of)
+            }
             if questions != bench.questions:
                 unbounded = f"{settings.retrieval}, no {args.window_days}-day window"
                 modes[unbounded] = rank_all(client, bench.questions, doc_of)
@@ -147,19 +152,7 @@ def _workdir(keep: Path | None) -> Iterator[Path]:
 
 
 def _settings(args: argparse.Namespace, work: Path, bench: Benchmark) -> Settings:
-    given = {
-        k: getattr(args, k)
-        for k in (
-            "retrieval",
-            "fusion",
-            "per_article",
-            "mmr",
-            "duplicate_overlap",
-            "rerank",
-            "top_k",
-        )
-        if getattr(args, k)
-    }
+    given = {k: getattr(args, k) for k in RANKING_OPTIONS if getattr(args, k)}
     seeds = work / "seeds" if bench.docs is not None else (args.seeds or Settings().seeds_dir)
     settings = Settings(
         **given,

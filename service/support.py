@@ -20,7 +20,6 @@ This gate is what lets the answerer refuse on-topic questions the articles don't
 
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np

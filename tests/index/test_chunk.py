@@ -1,5 +1,7 @@
 """Sentence splitting and token-sized chunks with offsets into the article text."""
 
+import itertools
+
 from index.chunk import chunk_text, count_tokens, sentence_spans
 
 TEXT = (
@@ -38,12 +40,12 @@ def test_chunk_text_packs_whole_sentences_within_budget() -> None:
 def test_chunk_text_overlaps_consecutive_chunks() -> None:
     text = " ".join(f"Fact {i} is stated in this sentence." for i in range(30))
     chunks = chunk_text(text, max_tokens=40, overlap_tokens=10)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start < a.end, "the next chunk repeats the end of the previous one"
 
 
 def test_chunk_text_no_overlap_when_zero() -> None:
     text = " ".join(f"Fact {i} is stated in this sentence." for i in range(30))
     chunks = chunk_text(text, max_tokens=40, overlap_tokens=0)
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         assert b.start > a.end

@@ -12,6 +12,7 @@ from index.embed import Embedder
 from index.rank import (
     fold_duplicates,
     maximal_marginal_relevance,
+    recency_boost,
     reciprocal_rank_fusion,
     sentence_rerank,
     spread,
@@ -236,3 +237,27 @@ def test_sentence_rerank_lifts_the_chunk_whose_sentence_answers(embedder: Embedd
     assert ranked[0].score > 0.70 and ranked[2] == tail  # past the depth: untouched, last
     unchanged = sentence_rerank(question, [general, diluted], embedder, depth=2, weight=0.0)
     assert unchanged == [general, diluted]
+
+
+def test_recency_boost_lifts_the_latest_story_as_of_a_day() -> None:
+    old = replace(_hit("old:0", 0.80), day=20220101)
+    fresh = replace(_hit("fresh:0", 0.70), day=20220610)
+    undated = _hit("undated:0", 0.75)
+    later = replace(_hit("later:0", 0.72), day=20220620)  # after the reference day: age 0
+    ranked = recency_boost([old, undated, fresh, later], date(2022, 6, 12), 7.0, 0.5)
+    assert [h.chunk_id for h in ranked] == ["later:0", "fresh:0", "old:0", "undated:0"]
+    assert ranked[1].score == pytest.approx(0.70 + 0.5 * 0.5 ** (2 / 7), abs=1e-6)
+    assert ranked[3] == undated  # no date, no bonus
+    assert recency_boost([old, fresh], date(2022, 6, 12), 7.0, 0.0) == [old, fresh]
+
+
+def test_retriever_recency_prefers_the_later_copy_as_of_its_day(
+    store: Store, embedder: Embedder
+) -> None:
+    question = "When was the Port Veltrano sea wall finished?"
+    plain = Retriever(store, embedder, ranking=Ranking(duplicate_overlap=1.0, rerank=0))
+    recent = Retriever(
+        store, embedder, ranking=Ranking(duplicate_overlap=1.0, rerank=0, recency=1.0)
+    )
+    assert _articles(plain.search(question, 2))[0] == "wire-a"
+    assert _articles(recent.search(question, 2, until=date(2022, 6, 11)))[0] == "wire-b"
