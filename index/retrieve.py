@@ -59,7 +59,7 @@ class Ranking:
     per_article: int = 2
     mmr: float | None = None
     rerank: int = 20
-    rerank_weight: float = 2.0
+    rerank_weight: float = 1.0
     recency: float | None = None
     recency_weight: float = 0.5
 

@@ -232,7 +232,7 @@ def test_sentence_rerank_lifts_the_chunk_whose_sentence_answers(embedder: Embedd
     )
     tail = Hit("c:0", "c", "Other", "c.txt", "Unrelated text about trains.", 0, 5, 0, 0.1)
     question = "Who is the new lighthouse keeper?"
-    ranked = sentence_rerank(question, [general, diluted, tail], embedder, depth=2, weight=2.0)
+    ranked = sentence_rerank(question, [general, diluted, tail], embedder, depth=2, weight=1.0)
     assert [h.chunk_id for h in ranked] == ["a:0", "b:0", "c:0"]
     assert ranked[0].score > 0.70 and ranked[2] == tail  # past the depth: untouched, last
     unchanged = sentence_rerank(question, [general, diluted], embedder, depth=2, weight=0.0)
