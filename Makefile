@@ -59,7 +59,7 @@ BENCH ?= ../shared/bench
 .PHONY: eval-bench
 eval-bench: setup
 	mkdir -p bench/results
-	$(BIN)/python -m index eval $(BENCH)/realtimeqa-2022 --window-days 7 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
+	$(BIN)/python -m index eval $(BENCH)/realtimeqa-2022 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
 	$(BIN)/python -m index eval $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)
 	$(BIN)/python -m index eval $(BENCH)/scifact --compare dense,keyword --json bench/results/scifact.json $(EVAL_ARGS)
 

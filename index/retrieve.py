@@ -9,8 +9,11 @@ A search runs these steps:
    of BM25-only candidates and the BM25 score of dense-only ones are computed, not
    guessed), or reciprocal rank fusion of the two rankings. The mix measured better on
    held-out SQuAD questions (MRR@10 0.83 against 0.77) and RealTime QA (see README).
-3. Recency (when `recency` is set): each dated candidate gains 0.5 x 0.5^(age / recency),
-   its age in days counted back from `until` (today when no `until` is given).
+3. Recency (a half-life in days, 14 by default; None: off): each dated candidate gains
+   0.5 x 0.5^(age / recency), its age in days counted back from `until` (today when no
+   `until` is given). On RealTime QA asked as of each question's date it lifted hit@5 from
+   0.850 to 0.913 and MRR@10 from 0.655 to 0.732 (README); half-lives of 3 and 7 days
+   scored within 0.012 of 14.
 4. Sentence rescoring (hybrid only): the first `rerank` candidates are rescored by their
    best sentence, its similarity to the query plus the share of the query's terms it
    holds (`index.rank.sentence_rerank`).
@@ -60,7 +63,7 @@ class Ranking:
     mmr: float | None = None
     rerank: int = 20
     rerank_weight: float = 1.0
-    recency: float | None = None
+    recency: float | None = 14.0
     recency_weight: float = 0.5
 
     @classmethod
@@ -73,7 +76,7 @@ class Ranking:
             mmr=settings.mmr,
             duplicate_overlap=settings.duplicate_overlap,
             rerank=settings.rerank,
-            recency=settings.recency,
+            recency=settings.recency or None,
         )
 
     def describe(self) -> dict[str, object]:

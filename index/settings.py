@@ -62,12 +62,12 @@ class Settings(BaseSettings):
         le=50,
         description="Best hybrid candidates rescored by their best sentence (0: off).",
     )
-    recency: float | None = Field(
-        None,
-        gt=0,
+    recency: float = Field(
+        14.0,
+        ge=0,
         le=3650,
         description="Half-life in days of a bonus for recent articles, counted back from a "
-        "search's `until` or today (unset: off).",
+        "search's `until` or today (0: off).",
     )
     duplicate_overlap: float = Field(
         0.6,

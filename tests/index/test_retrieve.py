@@ -201,7 +201,8 @@ def test_settings_choose_the_ranking(tmp_path: Path) -> None:
     chosen = Settings(data_dir=tmp_path, retrieval="dense", per_article=0, mmr=0.7, rerank=0)
     ranking = Ranking.from_settings(chosen)
     assert (ranking.mode, ranking.per_article, ranking.mmr) == ("dense", 0, 0.7)
-    assert ranking.rerank == 0
+    assert ranking.rerank == 0 and ranking.recency == 14.0
+    assert Ranking.from_settings(Settings(data_dir=tmp_path, recency=0)).recency is None
 
 
 def test_sentence_rerank_lifts_the_chunk_whose_sentence_answers(embedder: Embedder) -> None:
