@@ -126,7 +126,9 @@ def run(
                 modes[unbounded] = rank_all(client, bench.questions, doc_of)
             answers = None if args.no_answers else ask_all(client, questions)
         for mode in [m for m in args.compare.split(",") if m and m != settings.retrieval]:
-            other = settings.model_copy(update={"retrieval": mode})
+            # One retriever alone, as a baseline: no recency bonus either (the best-sentence
+            # step only runs on hybrid rankings).
+            other = settings.model_copy(update={"retrieval": mode, "recency": 0})
             with TestClient(create_app(other, embedder)) as client:
                 modes[mode] = rank_all(client, questions, doc_of)
     return {
