@@ -152,17 +152,12 @@ class Store:
         if self.keyword is not None:
             self.keyword.delete_source(source)
 
-    def add_article(
-        self, article: Article, digest: str, chunks: Sequence[Chunk], vectors: NDArray[np.float32]
-    ) -> None:
-        """Write an article and its chunks; ids are stable: `<article_id>:<chunk number>`."""
-        self.add_articles([(article, digest, chunks, vectors)])
-
     def add_articles(
         self, items: Sequence[tuple[Article, str, Sequence[Chunk], NDArray[np.float32]]]
     ) -> None:
-        """Write several articles and their chunks in as few Chroma calls as the batch size
-        allows (one call an article was a quarter of the indexing time on short abstracts)."""
+        """Write articles and their chunks (ids are stable: `<article_id>:<chunk number>`) in
+        as few Chroma calls as the batch size allows (one call an article was a quarter of
+        the indexing time on short abstracts)."""
         ids: list[str] = []
         texts: list[str] = []
         metas: list[dict[str, Any]] = []

@@ -24,11 +24,13 @@ _TIME_Q = re.compile(
 )
 # A question for a date or a day is not answered by a year alone.
 _DATE_Q = re.compile(r"\b(what|which) (exact |specific )?(date|day)\b", re.IGNORECASE)
+_CALENDAR = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|today|yesterday"
+)
 _DAY = re.compile(
-    r"\b(january|february|march|april|may|june|july|august|september|october|november|"
-    r"december|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec|monday|tuesday|wednesday|"
-    r"thursday|friday|saturday|sunday|today|yesterday|tomorrow)\b|\b\d{1,4}[/.-]\d{1,2}[/.-]"
-    r"\d{1,4}\b",
+    rf"\b({_CALENDAR}|tomorrow|jan|feb|mar|apr|jun|jul|aug|sep|sept|oct|nov|dec)\b|"
+    r"\b\d{1,4}[/.-]\d{1,2}[/.-]\d{1,4}\b",
     re.IGNORECASE,
 )
 _PERSON_Q = re.compile(
@@ -36,24 +38,20 @@ _PERSON_Q = re.compile(
     r"person|politician|commander|general|journalist|author)\b",
     re.IGNORECASE,
 )
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|"
-    r"forty|fifty|hundred|hundreds|thousand|thousands|million|billion|dozens?|half|double)\b",
-    re.IGNORECASE,
+_NUMBER_WORDS = (
+    r"two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|"
+    r"hundred|hundreds|thousand|thousands|million|billion|dozens?|half|double"
 )
+_NUMBER = re.compile(rf"\d|\b(one|{_NUMBER_WORDS})\b", re.IGNORECASE)
 # A quantity: a number that is not part of a name or model ("S-400", "F-35", "G7") and not a
 # year standing alone; or a number word.
 _QUANTITY = re.compile(
-    r"(?<![\w-])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-]*[A-Za-z])|\b(two|three|four|five|six|"
-    r"seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|hundreds|thousand|"
-    r"thousands|million|billion|dozens?|half|double)\b",
+    rf"(?<![\w-])(?!(?:1[89]|20)\d\d\b)\d[\d,.]*(?![\w-]*[A-Za-z])|\b({_NUMBER_WORDS})\b",
     re.IGNORECASE,
 )
 _TIME = re.compile(
-    r"\b(1[89]\d\d|20\d\d)\b|\b(january|february|march|april|may|june|july|august|september|"
-    r"october|november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"today|yesterday|this (week|month|year)|last (week|month|year)|spring|summer|autumn|"
-    r"winter)\b",
+    rf"\b(1[89]\d\d|20\d\d)\b|\b({_CALENDAR}|this (week|month|year)|last (week|month|year)|"
+    r"spring|summer|autumn|winter)\b",
     re.IGNORECASE,
 )
 _NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-zà-ÿ’'-]+(?:\s+[A-Z][a-zà-ÿ’'-]+)*")
