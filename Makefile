@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run run-local setup setup-local index test lint eval bench clean
+.PHONY: run run-local setup setup-local index test lint eval eval-holdout bench clean
 
 # The stamp is rebuilt only when pyproject.toml changes, so a second `make run` is fast.
 $(VENV)/.installed: pyproject.toml
@@ -48,6 +48,11 @@ lint: setup
 
 eval: setup
 	$(BIN)/python -m service.evaluate tests/data/seed_questions.jsonl
+
+# The two held-out sets, written by people who had not seen the answerer's output.
+eval-holdout: setup
+	$(BIN)/python -m service.evaluate tests/data/holdout_questions.jsonl
+	$(BIN)/python -m service.evaluate tests/data/holdout2_questions.jsonl
 
 bench: setup
 	$(BIN)/python -m service.bench

@@ -85,6 +85,18 @@ def holds_quantity(sentence: str) -> bool:
     return bool(_QUANTITY.search(sentence))
 
 
+_YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)")
+
+
+def years_agree(text: str, question: str) -> bool:
+    """False when the question names a year and the text names other years but not it: "the
+    2025 summit in Kuala Lumpur" does not answer "which country hosts the summit in 2026?".
+    Text naming no year at all passes: the year may be given elsewhere in the article."""
+    asked = set(_YEAR.findall(question))
+    named = set(_YEAR.findall(text))
+    return not asked or not named or bool(asked & named)
+
+
 def can_answer(sentence: str, question: str, kind: AnswerType | None) -> bool:
     """False when the sentence cannot hold the answer's form at all: a number question with
     no quantity in the sentence, or a question for a date or day with no day in it. (Names

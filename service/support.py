@@ -26,7 +26,7 @@ import numpy as np
 
 from index.embed import Embedder
 from index.terms import STOP_WORDS, coverage, terms, words
-from service.answertype import asked_type, can_answer, holds_type
+from service.answertype import asked_type, can_answer, holds_type, years_agree
 
 WEIGHTS = {
     "dense": 3.1,
@@ -41,6 +41,12 @@ BIAS = -8.28
 # (secretary-general ~ president 0.60), and a different office is not the one asked about.
 FOCUS_SIMILARITY = 0.5
 ROLE_SIMILARITY = 0.65
+COUNT_SIMILARITY = 0.6
+# Words by which a question points at the article itself ("what does the author think"): they
+# name no content a sentence could share, so they are left out of the word overlap.
+_ABOUT_THE_ARTICLE = frozenset(
+    terms("author authors writer writers article columnist piece op-ed think thinks believe")
+)
 _FOCUS = (
     (
         re.compile(
@@ -48,7 +54,13 @@ _FOCUS = (
             r"were|was|will|did|does|do|have|has|had|would|could|can|in|of|to)\b)",
             re.IGNORECASE,
         ),
-        FOCUS_SIMILARITY,
+        COUNT_SIMILARITY,
+        "sentence",
+    ),
+    # "How many troops took part...": no auxiliary follows, so the counted word is the first.
+    (
+        re.compile(r"\bhow many (?:of the |other |more )?([\w-]+)", re.IGNORECASE),
+        COUNT_SIMILARITY,
         "sentence",
     ),
     (
@@ -114,7 +126,7 @@ class SupportScorer:
             [question, *(e.sentence for e in evidence), *(e.window for e in evidence)]
         )
         q, sent, win = vectors[0], vectors[1 : len(evidence) + 1], vectors[len(evidence) + 1 :]
-        wanted = set(terms(question))
+        wanted = set(terms(question)) - _ABOUT_THE_ARTICLE
         lexical = coverage(wanted, [set(terms(e.sentence)) for e in evidence])
         lexical_window = coverage(wanted, [set(terms(e.window)) for e in evidence])
         kind = asked_type(question)
@@ -130,7 +142,7 @@ class SupportScorer:
             )
             # A number question is only answered by a sentence that states a quantity, a
             # question for a date by one that names a day.
-            typed = can_answer(item.sentence, question, kind)
+            typed = can_answer(item.sentence, question, kind) and years_agree(item.window, question)
             gated = typed and (
                 focus is None
                 or self.mentions(

@@ -4,9 +4,16 @@ import pytest
 
 from index.embed import Embedder
 from index.store import Hit
+from service import support
 from service.answer import _LEANS_BACK, candidates
-from service.answertype import asked_type, can_answer, holds_quantity
-from service.support import ROLE_SIMILARITY, Evidence, SupportScorer, focus_of
+from service.answertype import asked_type, can_answer, holds_quantity, years_agree
+from service.support import (
+    COUNT_SIMILARITY,
+    ROLE_SIMILARITY,
+    Evidence,
+    SupportScorer,
+    focus_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +85,58 @@ def test_section_heads_are_never_answer_sentences() -> None:
     hit = Hit("a:0", "a", "T", "a.txt", text, 0, len(text), 0, 1.0)
     quotes = [c.quote for c in candidates([hit])]
     assert quotes == [text.split("\n\n")[1]]
+
+
+def test_a_year_in_the_question_must_not_be_contradicted() -> None:
+    asked = "Which country will host the ASEAN summit in 2026?"
+    assert not years_agree("The 2025 ASEAN summit opens in Kuala Lumpur today.", asked)
+    assert years_agree(
+        "Malaysia hosts the summit in 2025; the Philippines takes over in 2026.", asked
+    )
+    assert years_agree("The Philippines will host the next summit.", asked)  # names no year
+    assert years_agree(
+        "Russia considers all pre-2015 sanctions annulled.", "What of the pre-2015 sanctions?"
+    )
+    assert years_agree("Anything from 2025.", "Who hosts the summit?")
+
+
+def test_year_gate_refuses_a_sentence_about_another_year(embedder: Embedder) -> None:
+    scorer = SupportScorer(embedder)
+    sentence = "The 2025 ASEAN Summit is being held in Kuala Lumpur, Malaysia, this week."
+    [wrong_year] = scorer.score(
+        "Which country hosts the ASEAN summit in 2026?", [Evidence(sentence, sentence)]
+    )
+    [right_year] = scorer.score(
+        "Which country hosts the ASEAN summit in 2025?", [Evidence(sentence, sentence)]
+    )
+    assert wrong_year == 0.0 < right_year
+
+
+def test_count_focus_needs_a_close_word_in_the_sentence(embedder: Embedder) -> None:
+    scorer = SupportScorer(embedder)
+    # MiniLM puts "sea" at about 0.59 from "warships": near enough for a topic, not for what
+    # is being counted.
+    planes = "There were dozens of interceptions of NATO planes in the Black Sea and Baltic Sea."
+    assert not scorer.mentions(planes, ["warships"], COUNT_SIMILARITY)
+    assert scorer.mentions("The fleet has about 50 ships.", ["warships"], COUNT_SIMILARITY)
+    [support] = scorer.score("How many warships does the fleet have?", [Evidence(planes, planes)])
+    assert support == 0.0
+
+
+def test_words_about_the_article_itself_do_not_dilute_the_overlap(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scorer = SupportScorer(embedder)
+    sentence = (
+        "Although both sides can be faulted, the Western powers deserve the bulk of the blame."
+    )
+    asked = "Which side does the author think is most to blame for the dangerous encounters?"
+    [kept_out] = scorer.score(asked, [Evidence(sentence, sentence)])
+    monkeypatch.setattr(support, "_ABOUT_THE_ARTICLE", frozenset())
+    [counted] = scorer.score(asked, [Evidence(sentence, sentence)])
+    assert kept_out > counted
+
+
+def test_a_count_question_without_an_auxiliary_still_has_a_focus() -> None:
+    focus = focus_of("How many troops took part in the January 2020 exercise?")
+    assert focus is not None and focus.words == ["troops"] and focus.scope == "sentence"
