@@ -15,7 +15,9 @@ On top, a *focus* gate: when the question names the thing it asks for ("how many
 kilograms", "who is the governor", "what is the range of"), that thing, or a word the model
 finds close to it, must appear near the sentence, or the sentence cannot support an answer.
 This gate is what lets the answerer refuse on-topic questions the articles don't answer
-("Who is the commander of the Baltic Fleet?").
+("Who is the commander of the Baltic Fleet?"). The form gates of `service.answertype` (a
+quantity for "how many", a day for "on what date", no other year for a question naming
+one) refuse a sentence the same way.
 """
 
 import math
@@ -141,7 +143,8 @@ class SupportScorer:
                 + WEIGHTS["answer_type"] * float(holds_type(item.sentence, question, kind))
             )
             # A number question is only answered by a sentence that states a quantity, a
-            # question for a date by one that names a day.
+            # question for a date by one that names a day, a question naming a year not by a
+            # passage about other years.
             typed = can_answer(item.sentence, question, kind) and years_agree(item.window, question)
             gated = typed and (
                 focus is None
