@@ -11,9 +11,7 @@ the service says the articles do not answer rather than guessing.
 to check a written sentence against a passage.
 """
 
-import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -22,7 +20,7 @@ from index.chunk import sentence_spans
 from index.embed import Embedder
 from index.retrieve import Retriever
 from index.store import Hit
-from index.terms import terms
+from index.terms import coverage, terms
 from service.support import Evidence, SupportScorer
 
 DENSE_WEIGHT = 0.55
@@ -109,18 +107,6 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
     return found
 
 
-def lexical_support(question_terms: list[str], sentences: list[list[str]]) -> list[float]:
-    """Share of the question's terms in each sentence, rarer terms counting more."""
-    wanted = set(question_terms)
-    if not wanted:
-        return [0.0] * len(sentences)
-    df = Counter(t for s in sentences for t in set(s) & wanted)
-    n = len(sentences) + 1
-    idf = {t: math.log(1 + n / (1 + df[t])) for t in wanted}
-    total = sum(idf.values())
-    return [sum(idf[t] for t in wanted & set(s)) / total for s in sentences]
-
-
 class ExtractiveAnswerer:
     """Answers by quoting the best-supported sentences of the retrieved passages."""
 
@@ -145,7 +131,7 @@ class ExtractiveAnswerer:
             return []
         vectors = self.embedder.encode([question, *(c.quote for c in found)])
         dense = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
-        lexical = lexical_support(terms(question), [terms(c.quote) for c in found])
+        lexical = coverage(set(terms(question)), [set(terms(c.quote)) for c in found])
         return [
             float(DENSE_WEIGHT * d + LEXICAL_WEIGHT * lx)
             for d, lx in zip(dense, lexical, strict=True)
