@@ -2,11 +2,22 @@
 
 import os
 import threading
+from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """A text's word pieces as the model read them in context: their vocabulary ids and one
+    unit-length vector each (float16 to keep them small), special tokens left out."""
+
+    ids: NDArray[np.int64]
+    vectors: NDArray[np.float16]
 
 
 class Embedder:
@@ -31,6 +42,10 @@ class Embedder:
         self.dimensions = int(self._model.get_embedding_dimension() or 384)
         self.cache_size = 20_000
         self._cache: dict[str, NDArray[np.float32]] = {}
+        # About 25 kB a sentence: enough for the candidates of the last few questions.
+        self.token_cache_size = 2_000
+        self._tokens: dict[str, Tokens] = {}
+        self._special = set(self._model.tokenizer.all_special_ids)
         self._lock = threading.Lock()
 
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
@@ -61,6 +76,40 @@ class Embedder:
                     self._cache.clear()
                 self._cache.update(fresh)
         return np.stack([found[t] for t in texts])
+
+    def encode_with_tokens(self, texts: list[str]) -> tuple[NDArray[np.float32], list[Tokens]]:
+        """Each text's vector (as `encode_cached` gives it) and its token vectors, from one
+        pass of the model; both are remembered."""
+        with self._lock:
+            known = {t: self._tokens[t] for t in texts if t in self._tokens}
+        missing = [t for t in dict.fromkeys(texts) if t not in known]
+        if missing:
+            # output_value=None: every output of the pass, one dict per text.
+            outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+                missing, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+            )
+            vectors: dict[str, NDArray[np.float32]] = {}
+            for text, out in zip(missing, outputs, strict=True):
+                pooled = out["sentence_embedding"].float().numpy()
+                vectors[text] = (pooled / (np.linalg.norm(pooled) or 1.0)).astype(np.float32)
+                known[text] = self._token_vectors(out)
+            with self._lock:
+                if len(self._tokens) + len(missing) > self.token_cache_size:
+                    self._tokens.clear()
+                self._tokens.update({t: known[t] for t in missing})
+                if len(self._cache) + len(vectors) > self.cache_size:
+                    self._cache.clear()
+                self._cache.update(vectors)
+        return self.encode_cached(texts), [known[t] for t in texts]
+
+    def _token_vectors(self, out: dict[str, Any]) -> Tokens:
+        ids = out["input_ids"].numpy()
+        vectors = out["token_embeddings"].float().numpy()[: len(ids)]
+        keep = np.array([i not in self._special for i in ids.tolist()], dtype=bool)
+        kept = vectors[keep]
+        norms = np.linalg.norm(kept, axis=1, keepdims=True)
+        unit = kept / np.where(norms > 0, norms, 1.0)
+        return Tokens(ids[keep].astype(np.int64), unit.astype(np.float16))
 
     def encode_one(self, text: str) -> NDArray[np.float32]:
         """One unit-length vector."""

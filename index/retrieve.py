@@ -14,9 +14,11 @@ A search runs these steps:
    `until` is given). On RealTime QA asked as of each question's date it lifted hit@5 from
    0.850 to 0.913 and MRR@10 from 0.655 to 0.732 (README); half-lives of 3 and 7 days
    scored within 0.012 of 14.
-4. Sentence rescoring (hybrid only): the first `rerank` candidates are rescored by their
-   best sentence, its similarity to the query plus the share of the query's terms it
-   holds (`index.rank.sentence_rerank`).
+4. Sentence rescoring (hybrid only): the first `rerank` candidates gain 0.5 x their best
+   sentence (its similarity to the query plus the share of the query's terms it holds)
+   and 2 x how well the query's word pieces find their match among the pieces of their
+   sentences, read in context by the same model (`index.rank.sentence_rerank`). Both come
+   out of one pass of the model over the candidates' sentences.
 5. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
    (the same wire story published twice) is folded into it: its chunks leave the results
    and its id is listed in the kept hits' `duplicates`.
@@ -62,7 +64,8 @@ class Ranking:
     per_article: int = 2
     mmr: float | None = None
     rerank: int = 20
-    rerank_weight: float = 1.0
+    rerank_weight: float = 0.5
+    late_weight: float = 2.0
     recency: float | None = 14.0
     recency_weight: float = 0.5
 
@@ -141,7 +144,12 @@ class Retriever:
         if self.ranking.mode == "hybrid" and self.ranking.rerank > 0:
             before = [h.chunk_id for h in hits]
             hits = sentence_rerank(
-                query, hits, self.embedder, self.ranking.rerank, self.ranking.rerank_weight
+                query,
+                hits,
+                self.embedder,
+                self.ranking.rerank,
+                self.ranking.rerank_weight,
+                self.ranking.late_weight,
             )
             vectors = _rows(vectors, before, hits)
         if self.keyword is not None and self.ranking.duplicate_overlap < 1:

@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 
 from index.build import sync
-from index.embed import Embedder
+from index.embed import Embedder, Tokens
 from index.rank import (
     fold_duplicates,
+    late_interaction,
     maximal_marginal_relevance,
     recency_boost,
     reciprocal_rank_fusion,
@@ -238,6 +239,68 @@ def test_sentence_rerank_lifts_the_chunk_whose_sentence_answers(embedder: Embedd
     assert ranked[0].score > 0.70 and ranked[2] == tail  # past the depth: untouched, last
     unchanged = sentence_rerank(question, [general, diluted], embedder, depth=2, weight=0.0)
     assert unchanged == [general, diluted]
+    # The word-piece match alone lifts it too: "lighthouse keeper" is spelt out only there.
+    pieces = sentence_rerank(
+        question, [general, diluted], embedder, depth=2, weight=0.0, late_weight=2.0
+    )
+    assert [h.chunk_id for h in pieces] == ["a:0", "b:0"]
+
+
+def _pieces(ids: list[int], rows: list[list[float]]) -> Tokens:
+    vectors = np.array(rows, dtype=np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    return Tokens(np.array(ids, dtype=np.int64), vectors.astype(np.float16))
+
+
+def test_late_interaction_weighs_the_rarer_piece_more() -> None:
+    # The query has two pieces: 1 (held by two passages) and 2 (held by one).
+    query = _pieces([1, 2], [[1, 0, 0], [0, 1, 0]])
+    common = _pieces([1, 9], [[1, 0, 0], [0, 0, 1]])
+    rare = _pieces([2, 9], [[0, 1, 0], [0, 0, 1]])
+    other = _pieces([1], [[1, 0, 0]])
+    scores = late_interaction(query, [[common], [rare], [other], []])
+    assert scores[1] > scores[0] == pytest.approx(scores[2])
+    assert scores[0] + scores[1] == pytest.approx(1.0, abs=1e-3)  # the weights sum to 1
+    assert scores[3] == 0.0  # a passage with nothing in it
+    # A passage's sentences are read together: each query piece takes its best match.
+    assert late_interaction(query, [[common, rare]]) == [pytest.approx(1.0, abs=1e-3)]
+
+
+def test_late_interaction_finds_the_sentence_that_spells_the_question_out(
+    embedder: Embedder,
+) -> None:
+    question = "Who is the new lighthouse keeper?"
+    texts = [
+        "The ferry timetable changed in May.",
+        "Maria Santos keeps the light on the headland.",
+        "The new lighthouse keeper is Maria Santos.",
+    ]
+    _, tokens = embedder.encode_with_tokens([question, *texts])
+    scores = late_interaction(tokens[0], [[t] for t in tokens[1:]])
+    assert scores[2] > scores[1] > scores[0]
+
+
+def test_encode_with_tokens_matches_encode_and_remembers(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    texts = ["The harbour reopened on Tuesday.", "Tea was served."]
+    vectors, tokens = embedder.encode_with_tokens(texts)
+    assert np.allclose(vectors, embedder.encode(texts), atol=1e-5)
+    tokenizer = embedder._model.tokenizer
+    special = set(tokenizer.all_special_ids)
+    for text, found in zip(texts, tokens, strict=True):
+        plain = [i for i in tokenizer(text)["input_ids"] if i not in special]
+        assert found.ids.tolist() == plain  # the pieces, without [CLS] and [SEP]
+        norms = np.linalg.norm(found.vectors.astype(np.float32), axis=1)
+        assert np.allclose(norms, 1.0, atol=1e-2)
+
+    def no_model(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the model ran again")
+
+    monkeypatch.setattr(embedder._model, "encode", no_model)
+    again, remembered = embedder.encode_with_tokens(list(reversed(texts)))
+    assert np.array_equal(again, vectors[::-1])
+    assert all(a is b for a, b in zip(remembered, tokens[::-1], strict=True))
 
 
 def test_recency_boost_lifts_the_latest_story_as_of_a_day() -> None:
