@@ -62,7 +62,7 @@ def sentence_rerank(
     finds its spelling, where neither the pooled vector nor the stemmed terms see it.
 
     Weights 0.5 and 2 were chosen on SQuAD questions 1,001-2,000 (MRR@10 0.847 to 0.873);
-    the first 1,000 moved 0.873 to 0.891, RealTime QA and SciFact held (README). Hits past
+    the first 1,000 moved 0.873 to 0.890; RealTime QA and SciFact held (README). Hits past
     `depth` keep their order, after.
     """
     head, tail = list(hits[:depth]), list(hits[depth:])
