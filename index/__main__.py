@@ -1,8 +1,6 @@
-"""`python -m index [build|status|eval DATASET ...]`: build or update the index from the seeds
-folder, show what it holds, or measure retrieval on a question set.
-
-`eval` runs `service.benchmark` (it asks through the service's own HTTP routes, so the
-figures are the service's; `python -m index eval --help` lists its options)."""
+"""`python -m index [build|status]`: build or update the index from the seeds folder, or show
+what it holds. (Retrieval is measured through the service's own routes, by
+`python -m service.measure.public_sets`.)"""
 
 import argparse
 import logging
@@ -23,16 +21,12 @@ log = logging.getLogger("index")
 def main(argv: list[str] | None = None) -> int:
     """Run the command; exit 0 when all went well, 1 when a file was skipped, 2 on failure."""
     argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["eval"]:
-        from service.benchmark import main as evaluate  # the service's routes, measured
-
-        return evaluate(argv[1:], prog="python -m index eval")
     parser = argparse.ArgumentParser(
         prog="python -m index",
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "status", "eval"])
+    parser.add_argument("command", nargs="?", default="build", choices=["build", "status"])
     args = parser.parse_args(argv)
     logs.configure()
     try:

@@ -7,7 +7,7 @@ import uvicorn
 from pydantic import ValidationError
 
 from index.settings import settings_problem
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 

@@ -14,10 +14,10 @@ from index.embed import Embedder
 from index.errors import StoreUnavailable
 from index.retrieve import Ranking, Retriever
 from index.store import Store, open_store
-from service.events import ExtractiveBackend
-from service.generate import GenerativeBackend
-from service.llm import ChatBackend, open_backend
-from service.prompts import Prompts, load_prompts
+from service.answering.chat import ChatBackend, open_backend
+from service.answering.extractive import ExtractiveBackend
+from service.answering.generative import GenerativeBackend
+from service.answering.prompts import Prompts, load_prompts
 from service.settings import Settings
 
 log = logging.getLogger(__name__)

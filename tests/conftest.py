@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from index.build import sync
 from index.embed import Embedder
 from index.store import Store, connect
-from service.app import create_app
+from service.api.app import create_app
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -1,0 +1,73 @@
+"""What answering a question streams, in order, whatever the backend: one `Retrieved`, then
+`Delta` pieces of checked answer text, then one `Finished` with the final answer.
+
+The deltas always add up to the final answer's text, so a client that only appends deltas
+shows the same answer as one that waits for the end.
+"""
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+from index.store import Hit
+from service.answering.answer import Answer
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens the model read and wrote for one answer (counted with tiktoken)."""
+
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The passages found for the (rewritten) question; sent before any model starts."""
+
+    standalone: str
+    hits: list[Hit]
+
+
+@dataclass(frozen=True)
+class Delta:
+    """A piece of the answer text."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The final answer with checked citations, and the model's token use (None without one)."""
+
+    answer: Answer
+    usage: Usage | None
+
+
+Event = Retrieved | Delta | Finished
+
+
+class Answering(Protocol):
+    """What the routes need from an answer backend."""
+
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
+        """The question to search with, standing alone without the conversation."""
+        ...
+
+    def events(self, question: str, standalone: str, top_k: int) -> Iterator[Event]:
+        """Retrieved, then deltas, then Finished."""
+        ...
+
+    def complete(self, question: str, standalone: str, top_k: int) -> Finished:
+        """The final answer, once every event has run."""
+        ...
+
+
+def finish(events: Iterable[Event]) -> Finished:
+    """Run the events to the end and return the last one."""
+    last: Event | None = None
+    for last in events:  # noqa: B007 - only the final event matters
+        pass
+    if not isinstance(last, Finished):
+        raise RuntimeError("an answer stream ended without its Finished event")
+    return last

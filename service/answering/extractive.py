@@ -1,0 +1,150 @@
+"""The extractive backend: quote the sentences of the retrieved passages that answer.
+
+Each candidate sentence gets a support score from `support` (embedding similarity and word
+overlap of the sentence and of its neighbours, the kind of answer asked for, and the
+question's focus). The best sentence answers; the runner-up joins it when it scores nearly
+as well, and the sentence before joins when the answer leans on it ("her aircraft"). When
+even the best sentence scores below `answer_threshold` (calibrated by `make eval`), the
+service says the articles do not answer rather than guessing. No language model is needed.
+
+`score` is the plainer similarity-plus-overlap measure the generated-answer verifier uses
+to check a written sentence against a passage.
+"""
+
+import re
+from collections.abc import Iterator
+
+import numpy as np
+
+from index.embed import Embedder
+from index.retrieve import Retriever
+from index.store import Hit
+from index.terms import coverage, terms
+from service.answering.answer import NO_ANSWER, Answer, Cited
+from service.answering.candidates import Candidate, candidates
+from service.answering.events import Delta, Event, Finished, Retrieved, finish
+from service.answering.followup import standalone
+from service.answering.support import Evidence, SupportScorer
+
+DENSE_WEIGHT = 0.55
+LEXICAL_WEIGHT = 0.45
+# A runner-up with at least this share of the best score joins the answer.
+_RUNNER_UP_SHARE = 0.5
+_MAX_ANSWER_WORDS = 70
+# A sentence that names its people only by pronoun in its first words needs the one before
+# ("Initial reports suggested her aircraft..."), and so does one that points back to what
+# was just said ("some of those missiles", "this would complicate"). "It" is left out: it
+# mostly stands for the place or thing the question already names.
+_LEANS_BACK = re.compile(
+    r"^(\S+\s+){0,6}?(they|their|them|he|his|him|she|her|these|those|"
+    r"(this|that)(?= (would|will|could|can|may|might|is|was|has|had|means|meant)\b))\b",
+    re.IGNORECASE,
+)
+
+
+class ExtractiveBackend:
+    """Answers by quoting the best-supported sentences of the retrieved passages."""
+
+    def __init__(
+        self,
+        retriever: Retriever,
+        embedder: Embedder,
+        min_support: float,
+        max_sentences: int,
+        answer_threshold: float = 0.1,
+    ) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.min_support = min_support
+        self.max_sentences = max_sentences
+        self.answer_threshold = answer_threshold
+        self.support = SupportScorer(embedder)
+
+    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
+        """The question with the conversation's names added when it leans on them."""
+        return standalone(question, history)
+
+    def events(self, question: str, standalone: str, top_k: int) -> Iterator[Event]:
+        """Retrieved, the quoted answer as one delta, Finished."""
+        hits = self.retriever.search(standalone, top_k)
+        yield Retrieved(standalone, hits)
+        answer = self.quote(question, standalone, hits)
+        yield Delta(answer.text)
+        yield Finished(answer, None)
+
+    def complete(self, question: str, standalone: str, top_k: int) -> Finished:
+        """The final answer and token use, once every event has run."""
+        return finish(self.events(question, standalone, top_k))
+
+    def answer(self, question: str, standalone: str, top_k: int) -> Answer:
+        """Quote the sentences that answer `standalone`, or say that the articles don't."""
+        return self.quote(question, standalone, self.retriever.search(standalone, top_k))
+
+    def quote(self, question: str, standalone: str, hits: list[Hit]) -> Answer:
+        """The extractive answer from passages already retrieved."""
+        found = candidates(hits)
+        # A follow-up is searched with the names it leans on, but a sentence answers it when
+        # it answers what was typed: the added names would otherwise outweigh its own words.
+        scores = self.support.score(question, [Evidence(c.quote, c.window) for c in found])
+        ranked = sorted(zip(scores, found, strict=True), key=lambda p: -p[0])
+        if not ranked or ranked[0][0] < self.answer_threshold:
+            return self.refusal(question, standalone, ranked[0][1] if ranked else None)
+        chosen = self.pick(ranked, {(c.hit.article_id, c.start): sc for sc, c in ranked})
+        cited = [_cite(i, c, s) for i, (s, c) in enumerate(chosen, start=1)]
+        text = " ".join(f"{c.quote} [{c.n}]" for c in cited)
+        return Answer(question, standalone, text, True, None, "extractive", cited)
+
+    def score(self, question: str, found: list[Candidate]) -> list[float]:
+        """Support of each candidate sentence for the question, 0 to 1."""
+        if not found:
+            return []
+        vectors = self.embedder.encode([question, *(c.quote for c in found)])
+        dense = np.clip(vectors[1:] @ vectors[0], 0.0, 1.0)
+        lexical = coverage(set(terms(question)), [set(terms(c.quote)) for c in found])
+        return [
+            float(DENSE_WEIGHT * d + LEXICAL_WEIGHT * lx)
+            for d, lx in zip(dense, lexical, strict=True)
+        ]
+
+    def pick(
+        self, ranked: list[tuple[float, Candidate]], by_place: dict[tuple[str, int], float]
+    ) -> list[tuple[float, Candidate]]:
+        """The best sentence; the one before it when it leans back; a close runner-up."""
+        best_score, best = ranked[0]
+        chosen = [ranked[0]]
+        if best.before and _LEANS_BACK.match(best.quote):
+            before = _previous(best, ranked)
+            if before is not None:
+                chosen.append((by_place.get((best.hit.article_id, before.start), 0.0), before))
+        for score, cand in ranked[1:]:
+            words = sum(len(c.quote.split()) for _, c in chosen) + len(cand.quote.split())
+            if len(chosen) >= self.max_sentences or score < best_score * _RUNNER_UP_SHARE:
+                break
+            if words <= _MAX_ANSWER_WORDS and all(c.quote != cand.quote for _, c in chosen):
+                chosen.append((score, cand))
+            break
+        return sorted(chosen, key=lambda p: (p[1].hit.article_id, p[1].start))
+
+    def refusal(self, question: str, standalone: str, nearest: Candidate | None) -> Answer:
+        """A plain no-answer with a reason naming the nearest article."""
+        reason = (
+            f"No passage in the articles answers this; the closest is in “{nearest.hit.title}”."
+            if nearest
+            else "No article passage matches this question."
+        )
+        return Answer(question, standalone, NO_ANSWER, False, reason, "extractive", [])
+
+
+def _previous(cand: Candidate, ranked: list[tuple[float, Candidate]]) -> Candidate | None:
+    """The candidate holding the sentence just before `cand` in its article."""
+    for _, other in ranked:
+        if other.hit.article_id == cand.hit.article_id and other.quote == cand.before:
+            return other
+    return None
+
+
+def _cite(n: int, cand: Candidate, score: float) -> Cited:
+    hit = cand.hit
+    return Cited(
+        n, hit.article_id, hit.title, hit.source, cand.quote, cand.start, cand.end, round(score, 4)
+    )

@@ -1,0 +1,60 @@
+"""The one place where errors become HTTP responses.
+
+The answering errors (`service.answering.errors`, base ServiceError) and the index errors
+(`index.errors`) map here: QuestionRejected, raised by the routes for a question that
+cannot be answered as asked, is a 422; IndexNotReady and StoreUnavailable are 503s (a dead
+or empty dependency); anything else raised on purpose is a 500 with a plain message.
+"""
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from index.errors import IndexError_, IndexNotReady, StoreUnavailable
+from service.answering.errors import ServiceError
+
+
+class QuestionRejected(ServiceError):
+    """The question is well-formed JSON but cannot be answered as asked."""
+
+
+def _status_for(exc: Exception) -> int:
+    if isinstance(exc, QuestionRejected):
+        return 422
+    if isinstance(exc, (IndexNotReady, StoreUnavailable)):
+        return 503
+    return 500
+
+
+def _field_message(error: dict[str, object]) -> str:
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body",)]  # type: ignore[attr-defined]
+    where = ".".join(loc) or "request body"
+    msg = str(error.get("msg", "is invalid"))
+    if error.get("type") == "json_invalid":
+        return "the request body is not valid JSON"
+    if error.get("type") == "missing":
+        return f"{where}: this field is required"
+    if error.get("type") == "extra_forbidden":
+        return f"{where}: unknown field (allowed fields are listed in /docs)"
+    return f"{where}: {msg.removeprefix('Value error, ')}"
+
+
+async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    messages = [_field_message(e) for e in exc.errors()]
+    return JSONResponse(
+        status_code=422, content={"detail": "; ".join(messages), "errors": messages}
+    )
+
+
+async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
+    status = _status_for(exc)
+    headers = {"Retry-After": "5"} if status == 503 else None
+    return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers on the app."""
+    app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(ServiceError, _domain_handler)
+    app.add_exception_handler(IndexError_, _domain_handler)

@@ -1,0 +1,43 @@
+"""POST /api/ask: a question in, an answer with checked citations out."""
+
+from dataclasses import asdict
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from service.answering.answer import Answer
+from service.answering.events import Usage
+from service.api.deps import AnswererDep, SettingsDep, StoreDep
+from service.api.schemas import AskRequest, AskResponse, Citation, TokenUsage
+
+router = APIRouter(prefix="/api", tags=["questions"])
+
+
+def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
+    """The HTTP shape of an answer."""
+    return AskResponse(
+        question=answer.question,
+        standalone_question=answer.standalone_question,
+        answer=answer.text,
+        answerable=answer.answerable,
+        reason=answer.reason,
+        mode=answer.mode,
+        citations=[Citation(**asdict(c)) for c in answer.citations],
+        usage=TokenUsage(**asdict(usage)) if usage else None,
+    )
+
+
+@router.post("/ask", response_model=AskResponse)
+async def ask(
+    body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
+) -> AskResponse:
+    """Answer a question from the articles; every sentence cites its passage."""
+    await run_in_threadpool(store.require_ready)
+    answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
+    query = await run_in_threadpool(
+        answerer.rewrite, body.question, [(t.role, t.content) for t in body.history]
+    )
+    done = await run_in_threadpool(
+        answerer.complete, body.question, query, body.top_k or settings.top_k
+    )
+    return to_response(done.answer, done.usage)

@@ -1,0 +1,28 @@
+"""GET /health: ready or not, and what the index holds."""
+
+from fastapi import APIRouter
+from starlette.concurrency import run_in_threadpool
+
+from index.embed import MODEL_NAME
+from service.api.deps import SettingsDep, StoreDep
+from service.api.schemas import Health
+
+router = APIRouter(tags=["health"])
+
+
+@router.get(
+    "/health",
+    response_model=Health,
+    responses={503: {"description": "Index missing, empty or unreachable"}},
+)
+async def health(store: StoreDep, settings: SettingsDep) -> Health:
+    """Report readiness: 503 with a reason when the index is missing or empty."""
+    await run_in_threadpool(store.require_ready)
+    articles, chunks = await run_in_threadpool(store.counts)
+    return Health(
+        status="ok",
+        articles=articles,
+        chunks=chunks,
+        model=MODEL_NAME,
+        answer_backend=settings.answer_backend,
+    )

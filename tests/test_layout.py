@@ -1,0 +1,76 @@
+"""The tree reads as the architecture: dependencies point one way and no module imports in a
+cycle (read from the source with `ast`, so a lazy import inside a function counts too)."""
+
+import ast
+
+from tests.conftest import ROOT
+
+# A package may import only the packages after it in this order.
+LAYERS = ["service.measure", "service.api", "service.components", "service.answering", "index"]
+SHARED = {"service.settings"}  # settings are read by every layer of the service
+
+
+def imports() -> dict[str, set[str]]:
+    """Every module of `index` and `service` with the project modules it imports."""
+    graph: dict[str, set[str]] = {}
+    for path in sorted([*ROOT.glob("index/**/*.py"), *ROOT.glob("service/**/*.py")]):
+        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[module] = {m for m in found if m.split(".")[0] in ("index", "service")}
+    return {m: {d for d in deps if d in graph} for m, deps in graph.items()}
+
+
+def layer(module: str) -> int | None:
+    return next(
+        (i for i, p in enumerate(LAYERS) if module == p or module.startswith(p + ".")), None
+    )
+
+
+def test_layout_dependencies_point_one_way() -> None:
+    wrong = [
+        f"{module} imports {dep}"
+        for module, deps in imports().items()
+        for dep in deps
+        if dep not in SHARED
+        and (mine := layer(module)) is not None
+        and (theirs := layer(dep)) is not None
+        and theirs < mine
+    ]
+    assert not wrong, wrong
+
+
+def test_layout_index_never_imports_service() -> None:
+    graph = imports()
+    assert not [
+        (m, d)
+        for m, deps in graph.items()
+        if m.startswith("index")
+        for d in deps
+        if d.startswith("service")
+    ]
+
+
+def test_layout_no_import_cycles() -> None:
+    graph = imports()
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(module: str, path: list[str]) -> None:
+        state[module] = 1
+        for dep in sorted(graph[module]):
+            if state.get(dep) == 1:
+                cycles.append([*path[path.index(dep) :], dep])
+            elif dep not in state:
+                visit(dep, [*path, dep])
+        state[module] = 2
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    # A package's __init__ is imported with its modules; only module-to-module cycles count.
+    assert not [c for c in cycles if len(c) > 2 or c[0] != c[-1]], cycles
