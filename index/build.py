@@ -3,6 +3,7 @@ deleted ones, and write nothing for files whose digest is unchanged."""
 
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from tqdm import tqdm
 
@@ -56,7 +57,8 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
     report = SyncReport()
     manifest = read_manifest(settings.seeds_dir)
     known = store.digests()
-    sources = list_sources(settings.seeds_dir)
+    sources, clashes = one_per_stem(list_sources(settings.seeds_dir), known)
+    report.skipped.update(clashes)
     sig = signature(settings, embedder.name)
     for gone in sorted(set(known) - {p.name for p in sources}):
         store.delete_source(gone)
@@ -90,6 +92,26 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
     pending.flush()
     store.save()
     return report
+
+
+def one_per_stem(paths: list[Path], known: dict[str, str]) -> tuple[list[Path], dict[str, str]]:
+    """The files to index, one for each stem (a file's stem is its article id, so `dup.txt`
+    and `dup.md` cannot both be indexed), and the ones left out with the reason. The file
+    already indexed keeps its place; otherwise the first in name order."""
+    by_stem: dict[str, list[Path]] = {}
+    for path in paths:
+        by_stem.setdefault(path.stem, []).append(path)
+    kept, skipped = [], {}
+    for group in by_stem.values():
+        first = next((p for p in group if p.name in known), group[0])
+        kept.append(first)
+        for other in group:
+            if other is not first:
+                skipped[other.name] = (
+                    f"has the same name as {first.name} but for its suffix, and a file's name "
+                    "is its article id: rename one of them"
+                )
+    return sorted(kept), skipped
 
 
 class _Pending:

@@ -116,6 +116,14 @@ class Retriever:
         self.since: date | None = None
         self.until: date | None = None
 
+    def window(self) -> str | None:
+        """The publication window this retriever is kept to, in words, or None."""
+        if self.since and self.until:
+            return f"between {self.since} and {self.until}"
+        if self.since or self.until:
+            return f"since {self.since}" if self.since else f"until {self.until}"
+        return None
+
     def within(self, since: date | None, until: date | None) -> "Retriever":
         """The same retriever limited to a publication window when a search names none
         (how an answerer, which only passes the query, is kept to the window)."""
@@ -133,6 +141,8 @@ class Retriever:
         depth = max(self.ranking.depth, k)
         vector = self.embedder.encode_one(query)
         fused = self._fuse(query, vector, depth, days)
+        if not fused:  # nothing inside the window, or nothing indexed
+            return []
         ids = sorted(fused, key=lambda i: -fused[i])[:depth]
         hits, vectors = self.store.chunks_by_id(ids)
         hits = [replace(h, score=round(fused[h.chunk_id], 6)) for h in hits]
@@ -184,6 +194,8 @@ class Retriever:
         """Both scores for every candidate (the missing one computed), then mixed."""
         assert self.keyword is not None
         ids = list(dict.fromkeys([h.chunk_id for h in dense] + [f.chunk_id for f in found]))
+        if not ids:
+            return {}
         bm25 = self.keyword.scores_for(query, ids)
         hits, vectors = self.store.chunks_by_id(ids)
         cosine = dict(zip([h.chunk_id for h in hits], (vectors @ vector).tolist(), strict=True))

@@ -60,7 +60,8 @@ class Settings(BaseSettings):
         20,
         ge=0,
         le=50,
-        description="Best hybrid candidates rescored by their best sentence (0: off).",
+        description="Best hybrid candidates rescored by their best sentence and word-piece "
+        "match (0: off).",
     )
     recency: float = Field(
         14.0,

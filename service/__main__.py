@@ -1,13 +1,13 @@
-"""`python -m service`: serve the app with uvicorn on HOST:PORT (default 127.0.0.1:8000)."""
+"""`python -m service`: serve the app on HOST:PORT (default 127.0.0.1:8000) with WORKERS worker
+processes (default 1), within the transport limits of the settings (`service.api.server`)."""
 
 import os
 import sys
 
-import uvicorn
 from pydantic import ValidationError
 
 from index.settings import settings_problem
-from service.api.app import create_app
+from service.api.server import serve
 from service.settings import Settings
 
 
@@ -17,13 +17,11 @@ def main() -> None:
         settings = Settings()
     except ValidationError as exc:
         sys.exit(f"error: {settings_problem(exc)}")
-    app = create_app(settings)
-    uvicorn.run(
-        app,
+    serve(
+        settings,
         host=os.environ.get("HOST", "127.0.0.1"),
         port=int(os.environ.get("PORT", "8000")),
-        log_config=None,
-        access_log=False,
+        workers=int(os.environ.get("WORKERS", "1")),
     )
 
 

@@ -1,9 +1,10 @@
 """Service settings: the index settings plus how questions are answered and served."""
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 from index.settings import Settings as IndexSettings
 
@@ -95,6 +96,54 @@ class Settings(IndexSettings):
     local_start_timeout: float = Field(
         120.0, gt=0.0, description="Seconds the local model server may take to start."
     )
+
+    allowed_hosts: Annotated[list[str], NoDecode] = Field(
+        ["localhost", "127.0.0.1"],
+        description="Host names the service answers to, comma-separated (`*`: any). A page "
+        "on another site cannot reach the service through a name of its own (DNS rebinding).",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        description="Largest request body in bytes; a larger one gets 413 before it is parsed.",
+    )
+    max_header_bytes: int = Field(
+        16 * 1024,
+        ge=1024,
+        le=1024 * 1024,
+        description="Largest request line plus headers in bytes; past it the connection gets "
+        "431 and is closed.",
+    )
+    header_timeout: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a connection has to send a request's headers (and a silent new "
+        "connection before it is closed); past it 408.",
+    )
+    body_timeout: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request has to send its whole body; past it 408.",
+    )
+    keep_alive: int = Field(
+        5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept open."
+    )
+    max_connections: int = Field(
+        200,
+        ge=1,
+        description="Open connections and requests in progress a worker takes; past it new "
+        "requests get 503.",
+    )
+
+    @field_validator("allowed_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        """`RAG_ALLOWED_HOSTS=a.example,b.example`, as an operator writes it."""
+        if isinstance(value, str):
+            return [host.strip() for host in value.split(",") if host.strip()]
+        return value
 
     @model_validator(mode="after")
     def _endpoint_named(self) -> "Settings":

@@ -19,6 +19,8 @@ from service.api.app import create_app
 from service.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# The app answers only the hosts of RAG_ALLOWED_HOSTS, by default localhost and 127.0.0.1.
+LOCAL = "http://localhost"
 SEEDS = ROOT / "seeds"
 
 
@@ -52,5 +54,5 @@ def seeded_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
 @pytest.fixture(scope="session")
 def client(seeded_settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
     """The app over the seeded index, started through its lifespan."""
-    with TestClient(create_app(seeded_settings, embedder)) as test_client:
+    with TestClient(create_app(seeded_settings, embedder), base_url=LOCAL) as test_client:
         yield test_client

@@ -20,7 +20,7 @@ from index.build import sync
 from index.embed import Embedder
 from index.store import open_store
 from service.api.app import create_app
-from tests.conftest import ROOT, SEEDS, make_settings
+from tests.conftest import LOCAL, ROOT, SEEDS, make_settings
 
 SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 CHROMA = Path(sys.executable).parent / "chroma"
@@ -83,7 +83,7 @@ def test_topology_app_answers_from_chroma_server(
     )
     report = sync(settings, open_store(settings), embedder)
     assert report.chunks_written > 0
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
         assert client.get("/health").json()["articles"] == 5
         body = client.post(
             "/api/ask", json={"question": "Where is the Russian Baltic Fleet based?"}
@@ -98,7 +98,7 @@ def test_topology_chroma_server_stopped_gives_503(tmp_path: Path, embedder: Embe
     try:
         settings = make_settings(SEEDS, tmp_path / "data", chroma_mode="http", chroma_port=port)
         sync(settings, open_store(settings), embedder)
-        with TestClient(create_app(settings, embedder)) as client:
+        with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
             assert client.get("/health").status_code == 200
             stop(proc)
             started = time.monotonic()

@@ -1,8 +1,20 @@
 """What answering gives back, whatever the backend: an answer whose sentences cite passages."""
 
+import re
 from dataclasses import dataclass
 
 NO_ANSWER = "The articles don't say."
+MAX_QUESTION_CHARS = 2000
+# An article's own bracketed numbers ("...harbour [7].", "[2, 3]"): in an answer they would
+# read as our citation markers.
+_ARTICLE_MARKER = re.compile(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]")
+
+
+def as_answer_text(quote: str) -> str:
+    """A quote as an answer (or a model's passage) shows it: every `[n]` left in an answer is
+    one of its citations, so the article's own bracketed numbers are dropped. The citation
+    keeps the exact quote."""
+    return _ARTICLE_MARKER.sub("", quote)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from index.embed import Embedder
 from index.retrieve import Retriever
 from index.store import Hit
 from index.terms import coverage, terms
-from service.answering.answer import NO_ANSWER, Answer, Cited
+from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text
 from service.answering.candidates import Candidate, candidates
 from service.answering.events import Delta, Event, Finished, Retrieved, finish
 from service.answering.followup import standalone
@@ -91,7 +91,7 @@ class ExtractiveBackend:
             return self.refusal(question, standalone, ranked[0][1] if ranked else None)
         chosen = self.pick(ranked, {(c.hit.article_id, c.start): sc for sc, c in ranked})
         cited = [_cite(i, c, s) for i, (s, c) in enumerate(chosen, start=1)]
-        text = " ".join(f"{c.quote} [{c.n}]" for c in cited)
+        text = " ".join(f"{as_answer_text(c.quote)} [{c.n}]" for c in cited)
         return Answer(question, standalone, text, True, None, "extractive", cited)
 
     def score(self, question: str, found: list[Candidate]) -> list[float]:
@@ -127,11 +127,15 @@ class ExtractiveBackend:
 
     def refusal(self, question: str, standalone: str, nearest: Candidate | None) -> Answer:
         """A plain no-answer with a reason naming the nearest article."""
-        reason = (
-            f"No passage in the articles answers this; the closest is in “{nearest.hit.title}”."
-            if nearest
-            else "No article passage matches this question."
-        )
+        window = self.retriever.window()
+        if nearest:
+            reason = (
+                f"No passage in the articles answers this; the closest is in “{nearest.hit.title}”."
+            )
+        elif window:
+            reason = f"No article published {window} matches this question (the date window)."
+        else:
+            reason = "No article passage matches this question."
         return Answer(question, standalone, NO_ANSWER, False, reason, "extractive", [])
 
 

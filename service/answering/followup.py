@@ -7,13 +7,17 @@ question is returned to the caller so a wrong guess can be seen.
 
 import re
 
+from service.answering.answer import MAX_QUESTION_CHARS
+
 _ANAPHORA = re.compile(
     r"\b(it|its|they|them|their|there|that|this|these|those|he|she|his|her|him|the same|"
     r"the region|the country|the city|the area)\b",
     re.IGNORECASE,
 )
 _OPENERS = re.compile(r"^\s*(and|also|what about|how about|why|so)\b", re.IGNORECASE)
-_NAME = re.compile(r"\b([A-Z][\w’'-]+(?:\s+(?:of\s+)?[A-Z][\w’'-]+)*)")
+# A name is at most four capitalised words ("Secretary of State Marco Rubio" gives two): a
+# longer run of capitals is a headline or a list, and merged into one it could be any length.
+_NAME = re.compile(r"\b([A-Z][\w’'-]{0,39}(?:\s+(?:of\s+)?[A-Z][\w’'-]{0,39}){0,3})(?![\w’'-])")
 _MARKER = re.compile(r"\s*\[\d+\]")
 _QUESTION_WORDS = {
     "Who",
@@ -69,6 +73,12 @@ def standalone(question: str, history: list[tuple[str, str]]) -> str:
     carried = [
         n for n in dict.fromkeys(names(previous[-1]) + names(last_answer)) if n not in question
     ]
-    if not carried:
-        return question
-    return f"{question} (about {', '.join(carried[:_MAX_NAMES])})"
+    kept: list[str] = []
+    for name in carried[:_MAX_NAMES]:
+        if len(_with_names(question, [*kept, name])) <= MAX_QUESTION_CHARS:
+            kept.append(name)
+    return _with_names(question, kept)
+
+
+def _with_names(question: str, carried: list[str]) -> str:
+    return f"{question} (about {', '.join(carried)})" if carried else question

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from index.chunk import sentence_spans
 from index.store import Hit
 from index.terms import terms
-from service.answering.answer import Cited
+from service.answering.answer import Cited, as_answer_text
 from service.answering.candidates import Candidate
 from service.answering.extractive import ExtractiveBackend
 
@@ -61,8 +61,9 @@ class Passage:
 
     @property
     def text(self) -> str:
-        """The passage text shown to the model."""
-        return " ".join(c.quote for c in self.sentences)
+        """The passage text shown to the model (without the article's own `[n]`, which the
+        model would copy as citation markers)."""
+        return " ".join(as_answer_text(c.quote) for c in self.sentences)
 
 
 @dataclass(frozen=True)

@@ -6,12 +6,17 @@ cannot be answered as asked, is a 422; IndexNotReady and StoreUnavailable are 50
 or empty dependency); anything else raised on purpose is a 500 with a plain message.
 """
 
+import logging
+
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from index.errors import IndexError_, IndexNotReady, StoreUnavailable
 from service.answering.errors import ServiceError
+from service.api.middleware import SECURITY_HEADERS
+
+log = logging.getLogger(__name__)
 
 
 class QuestionRejected(ServiceError):
@@ -53,8 +58,20 @@ async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
 
 
+async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette calls this outside every middleware, so it adds the security headers itself;
+    # the traceback goes to the log, never to the client.
+    log.error("request failed", exc_info=exc, extra={"path": request.url.path})
+    return JSONResponse(
+        status_code=500,
+        content={"detail": "the service failed on this request; the failure is in its log"},
+        headers=SECURITY_HEADERS,
+    )
+
+
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
     app.add_exception_handler(ServiceError, _domain_handler)
     app.add_exception_handler(IndexError_, _domain_handler)
+    app.add_exception_handler(Exception, _unexpected_handler)

@@ -14,10 +14,11 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
+from service.answering.answer import MAX_QUESTION_CHARS
 from service.answering.events import Answering, Delta, Event, Finished
-from service.api.schemas import MAX_QUESTION_CHARS, Citation
+from service.api.schemas import MAX_TURN_CHARS, Citation, unicode_text
 
 MODEL_ID = "newsrag"
 
@@ -30,16 +31,31 @@ class ChatMessage(BaseModel):
     role: Literal["system", "developer", "user", "assistant", "tool"] = Field(
         description="Who speaks."
     )
-    content: str | list[dict[str, Any]] | None = Field(
-        None, description="Text, or a list of parts."
+    content: str | Annotated[list[dict[str, Any]], Field(max_length=100)] | None = Field(
+        None, description=f"Text, or a list of parts; at most {MAX_TURN_CHARS} characters."
     )
+
+    @field_validator("content")
+    @classmethod
+    def _bounded(cls, content: str | list[dict[str, Any]] | None) -> object:
+        """The same limits as an /api/ask turn: bounded, and text the tokenizers can read."""
+        text = _text(content)
+        if len(text) > MAX_TURN_CHARS:
+            raise ValueError(f"at most {MAX_TURN_CHARS} characters a message, not {len(text)}")
+        unicode_text(text)
+        return content
 
     @property
     def text(self) -> str:
         """The message's text."""
-        if isinstance(self.content, list):
-            return " ".join(str(p.get("text", "")) for p in self.content if p.get("type") == "text")
-        return self.content or ""
+        return _text(self.content)
+
+
+def _text(content: str | list[dict[str, Any]] | None) -> str:
+    """A message's text: text parts of a list content are joined."""
+    if isinstance(content, list):
+        return " ".join(str(p.get("text", "")) for p in content if p.get("type") == "text")
+    return content or ""
 
 
 class ChatRequest(BaseModel):
@@ -63,7 +79,7 @@ class ChatRequest(BaseModel):
 
     model: str = Field(MODEL_ID, description="Any name; the service answers as `newsrag`.")
     messages: Annotated[list[ChatMessage], Field(min_length=1, max_length=100)]
-    stream: bool = Field(False, description="Send chunks as Server-Sent Events.")
+    stream: StrictBool = Field(False, description="Send chunks as Server-Sent Events.")
 
     def conversation(self) -> tuple[str, list[tuple[str, str]]] | None:
         """(question, history) from the messages; None without a user message."""

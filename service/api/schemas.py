@@ -3,11 +3,18 @@
 from datetime import date
 from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictInt,
+    StrictStr,
+    field_validator,
+)
 
 from index.store import Hit
-
-MAX_QUESTION_CHARS = 2000
+from service.answering.answer import MAX_QUESTION_CHARS
 
 Since = Annotated[
     date | None,
@@ -17,6 +24,25 @@ Until = Annotated[
     date | None,
     Field(description="Only articles published on or before this ISO date (undated: left out)."),
 ]
+
+
+MAX_TURN_CHARS = 8000
+
+
+def unicode_text(value: str) -> str:
+    """Text that can be written out as UTF-8: a lone surrogate ("\\ud800", which JSON
+    allows) would fail the tokenizers deep inside the answerer."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise ValueError(
+            f"holds an unpaired surrogate ({value[exc.start]!a}) at character {exc.start}; "
+            "send UTF-8 text"
+        ) from None
+    return value
+
+
+Text = Annotated[StrictStr, AfterValidator(unicode_text)]
 
 
 def _not_blank(value: str) -> str:
@@ -31,7 +57,7 @@ class Turn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     role: Literal["user", "assistant"] = Field(description="Who said it.")
-    content: Annotated[StrictStr, Field(max_length=8000, description="What was said.")]
+    content: Annotated[Text, Field(max_length=MAX_TURN_CHARS, description="What was said.")]
 
 
 class AskRequest(BaseModel):
@@ -43,7 +69,7 @@ class AskRequest(BaseModel):
     )
 
     question: Annotated[
-        StrictStr,
+        Text,
         Field(
             max_length=MAX_QUESTION_CHARS,
             description=f"The question, 1 to {MAX_QUESTION_CHARS} characters.",
@@ -68,9 +94,7 @@ class SearchRequest(BaseModel):
         extra="forbid", json_schema_extra={"examples": [{"query": "Baltic Fleet", "top_k": 5}]}
     )
 
-    query: Annotated[
-        StrictStr, Field(max_length=MAX_QUESTION_CHARS, description="What to search for.")
-    ]
+    query: Annotated[Text, Field(max_length=MAX_QUESTION_CHARS, description="What to search for.")]
     top_k: (
         Annotated[StrictInt, Field(ge=1, le=20, description="Passages to return (1-20).")] | None
     ) = None

@@ -35,6 +35,8 @@ from service.measure.report import render
 from service.measure.scores import Group, contains_gold, mean, ranking_scores, token_f1
 from service.settings import Settings
 
+# The app answers only its allowed hosts (RAG_ALLOWED_HOSTS); localhost is one by default.
+LOCAL = "http://localhost"
 SEARCH_K = 20  # the most /api/search returns; with two chunks an article, 10+ articles
 # Settings a run may override from the command line (--per-article 0 is RAG_PER_ARTICLE=0).
 RANKING_OPTIONS = (
@@ -105,7 +107,7 @@ def run(
         files = write_seeds(bench.docs, settings.seeds_dir) if bench.docs is not None else {}
         embedder = embedder or Embedder(settings.device, settings.embed_batch)
         app = create_app(settings, embedder)
-        with TestClient(app) as client:
+        with TestClient(app, base_url=LOCAL) as client:
             started = time.perf_counter()
             report = sync(settings, app.state.components.store(), embedder)
             store = app.state.components.store()
@@ -129,7 +131,7 @@ def run(
             # One retriever alone, as a baseline: no recency bonus either (the best-sentence
             # step only runs on hybrid rankings).
             other = settings.model_copy(update={"retrieval": mode, "recency": 0})
-            with TestClient(create_app(other, embedder)) as client:
+            with TestClient(create_app(other, embedder), base_url=LOCAL) as client:
                 modes[mode] = rank_all(client, questions, doc_of)
     return {
         "dataset": bench.name,

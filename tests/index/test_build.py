@@ -131,3 +131,21 @@ def test_sync_html_article_extracted_to_main_text(
     article = store.article("storm")
     assert article is not None and "lighthouse keeper of Pillau" in article.text
     assert "Home | News" not in article.text and "Subscribe" not in article.text
+
+
+def test_sync_two_files_with_one_stem_indexes_the_rest(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    text = "The harbour of Port Veltrano reopened on Monday after a storm closed it for a week."
+    (seeds_copy / "dup.txt").write_text(text, encoding="utf-8")
+    (seeds_copy / "dup.md").write_text(text + " Fishing boats returned.", encoding="utf-8")
+    settings = make_settings(seeds_copy, tmp_path / "data")
+    store = open_store(settings)
+    report = sync(settings, store, embedder)
+    assert len(report.skipped) == 1
+    ((skipped, reason),) = report.skipped.items()
+    other = ({"dup.txt", "dup.md"} - {skipped}).pop()
+    assert other in reason
+    assert store.counts()[0] == 6  # the five seed articles and one of the two
+    again = sync(settings, store, embedder)  # the same file wins the next time
+    assert set(again.skipped) == {skipped} and not again.changed

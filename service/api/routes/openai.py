@@ -9,13 +9,13 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 from index.errors import IndexError_
+from service.answering.answer import MAX_QUESTION_CHARS
 from service.answering.errors import ServiceError
 from service.answering.events import Answering
 from service.api import openai_compat as compat
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.errors import QuestionRejected
 from service.api.routes.stream import NO_BUFFERING
-from service.api.schemas import MAX_QUESTION_CHARS
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger(__name__)

@@ -20,6 +20,7 @@ from service.answering.local_model import LocalServer
 from service.api.app import create_app
 from service.components import Components
 from service.settings import Settings
+from tests.conftest import LOCAL
 from tests.llm_servers import (
     garbage_endpoint,
     llama_server,
@@ -79,7 +80,7 @@ def test_openai_backend_real_server_answers_with_checked_citations(
     model_server: LocalServer, seeded_settings: Settings, embedder: Embedder
 ) -> None:
     settings = openai_settings(seeded_settings, model_server)
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
         body = client.post("/api/ask", json={"question": FLEET}).json()
         assert body["mode"] in ("generated", "fallback"), body
         assert body["usage"]["prompt_tokens"] > 100 and body["usage"]["completion_tokens"] >= 0

@@ -5,6 +5,11 @@ import re
 import pytest
 from fastapi.testclient import TestClient
 
+from index.embed import Embedder
+from service.api.app import create_app
+from service.components import Components
+from service.settings import Settings
+
 ASK = "/api/ask"
 
 
@@ -22,7 +27,12 @@ def assert_citations_consistent(client: TestClient, body: dict) -> None:  # type
     for citation in body["citations"]:
         article = client.get(f"/api/articles/{citation['article_id']}").json()
         assert article["text"][citation["start"] : citation["end"]] == citation["quote"]
-        assert citation["quote"] in body["answer"]
+        assert strip_article_markers(citation["quote"]) in body["answer"]
+
+
+def strip_article_markers(quote: str) -> str:
+    """The quote as the answer shows it: an article's own bracketed numbers left out."""
+    return re.sub(r"\s*\[\s*\d+(?:\s*[,;–-]\s*\d+)*\s*\]", "", quote)
 
 
 def test_ask_baltic_fleet_cites_baltiysk_passage(client: TestClient) -> None:
@@ -176,3 +186,84 @@ def test_openapi_schema_documents_ask(client: TestClient) -> None:
     schema = client.get("/openapi.json").json()
     assert "/api/ask" in schema["paths"]
     assert schema["components"]["schemas"]["AskRequest"]["additionalProperties"] is False
+
+
+EMPTY_WINDOWS = [
+    {"since": "2030-01-01"},
+    {"until": "2000-01-01"},
+    {"since": "2022-06-11", "until": "2022-06-30"},  # the seeds carry no date at all
+]
+
+
+@pytest.mark.parametrize("window", EMPTY_WINDOWS)
+def test_ask_date_window_without_articles_refused(client: TestClient, window: dict) -> None:  # type: ignore[type-arg]
+    body = ask(client, "Where is the Baltic Fleet based?", **window)
+    assert body["answerable"] is False and body["citations"] == []
+    assert "window" in body["reason"]
+
+
+@pytest.mark.parametrize("window", EMPTY_WINDOWS)
+def test_search_date_window_without_articles_finds_nothing(
+    client: TestClient,
+    window: dict,  # type: ignore[type-arg]
+) -> None:
+    response = client.post("/api/search", json={"query": "Baltic Fleet", **window})
+    assert response.status_code == 200, response.text
+    assert response.json()["results"] == []
+
+
+def test_ask_stream_date_window_without_articles_refused(client: TestClient) -> None:
+    body = {"question": "Where is the Baltic Fleet based?", "since": "2030-01-01"}
+    with client.stream("POST", "/api/ask/stream", json=body) as response:
+        text = response.read().decode()
+    assert response.status_code == 200
+    assert "event: error" not in text
+    assert '"answerable":false' in text and "event: done" in text
+
+
+def test_ask_follow_up_on_long_turns_stays_within_question_limit(client: TestClient) -> None:
+    names = " ".join(["Aldo Brenner Castile Dorrance"] * 280)[:7990] + "."
+    history = [
+        {"role": "user", "content": names},
+        {"role": "assistant", "content": names},
+    ]
+    body = ask(client, "And there?", history=history)
+    assert len(body["standalone_question"]) <= 2000
+
+
+def test_host_header_of_another_site_refused(client: TestClient) -> None:
+    response = client.get("/health", headers={"host": "evil.example"})
+    assert response.status_code == 400
+    assert client.get("/health", headers={"host": "127.0.0.1:8000"}).status_code == 200
+
+
+def test_host_header_any_allowed_with_star(seeded_settings: Settings, embedder: Embedder) -> None:
+    settings = seeded_settings.model_copy(update={"allowed_hosts": ["*"]})
+    with TestClient(create_app(settings, embedder)) as open_client:
+        assert open_client.get("/health", headers={"host": "evil.example"}).status_code == 200
+
+
+def test_unexpected_failure_is_json_with_security_headers(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(self: object) -> None:
+        raise RuntimeError("a bug, not a dependency")
+
+    monkeypatch.setattr(Components, "retriever", broken)
+    raw = TestClient(client.app, base_url=str(client.base_url), raise_server_exceptions=False)
+    response = raw.post("/api/search", json={"query": "Baltic Fleet"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert "a bug" not in response.json()["detail"]  # no internals in the answer
+    assert "script-src 'self'" in response.headers["content-security-policy"]
+    assert response.headers["x-content-type-options"] == "nosniff"
+
+
+def test_docs_page_loads_only_its_own_assets(client: TestClient) -> None:
+    response = client.get("/docs")
+    html = response.text
+    assert response.status_code == 200
+    assert not re.search(r"(src|href)=\"(https?:)?//", html), "asset from another host"
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
+    for asset in re.findall(r"(?:src|href)=\"(/[^\"]+)\"", html):
+        assert client.get(asset).status_code == 200, asset

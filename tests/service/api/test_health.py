@@ -6,13 +6,13 @@ from fastapi.testclient import TestClient
 
 from index.embed import Embedder
 from service.api.app import create_app
-from tests.conftest import make_settings
+from tests.conftest import LOCAL, make_settings
 
 
 def test_health_empty_index_is_503(tmp_path: Path, embedder: Embedder) -> None:
     (tmp_path / "seeds").mkdir()
     settings = make_settings(tmp_path / "seeds", tmp_path / "data")
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
         response = client.get("/health")
         assert response.status_code == 503
         assert "make index" in response.json()["detail"]
@@ -24,7 +24,7 @@ def test_health_chroma_server_down_is_503(tmp_path: Path, embedder: Embedder) ->
     settings = make_settings(
         tmp_path / "seeds", tmp_path / "data", chroma_mode="http", chroma_port=9
     )
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
         for path in ("/health",):
             response = client.get(path)
             assert response.status_code == 503

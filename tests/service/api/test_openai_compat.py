@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 import openai
 import pytest
+from fastapi.testclient import TestClient
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
@@ -94,3 +95,38 @@ def test_chat_completion_without_user_message_is_rejected(newsrag: openai.OpenAI
         newsrag.chat.completions.create(
             model="newsrag", messages=[{"role": "system", "content": "Hi."}]
         )
+
+
+COMPLETIONS = "/v1/chat/completions"
+
+
+def test_chat_completion_oversized_history_rejected(client: TestClient) -> None:
+    turn = "Kaliningrad " * 700  # 8,400 characters: over the 8,000 of an /api/ask turn
+    messages = [
+        {"role": "user", "content": turn},
+        {"role": "assistant", "content": "Noted."},
+        {"role": "user", "content": FLEET},
+    ]
+    response = client.post(COMPLETIONS, json={"messages": messages})
+    assert response.status_code == 422
+    assert "8000" in response.json()["detail"]
+
+
+def test_chat_completion_oversized_list_content_rejected(client: TestClient) -> None:
+    parts = [{"type": "text", "text": "Kaliningrad " * 100}] * 10
+    messages = [{"role": "user", "content": parts}, {"role": "user", "content": FLEET}]
+    assert client.post(COMPLETIONS, json={"messages": messages}).status_code == 422
+
+
+def test_chat_completion_lone_surrogate_rejected(client: TestClient) -> None:
+    body = b'{"messages": [{"role": "user", "content": "Where is \\ud800 the fleet?"}]}'
+    response = client.post(COMPLETIONS, content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert "content" in response.json()["detail"]
+
+
+def test_chat_completion_stream_must_be_a_boolean(client: TestClient) -> None:
+    body = {"messages": [{"role": "user", "content": FLEET}], "stream": "yes"}
+    response = client.post(COMPLETIONS, json=body)
+    assert response.status_code == 422
+    assert "stream" in response.json()["detail"]

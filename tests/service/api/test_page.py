@@ -62,6 +62,8 @@ MARKUP_TEXT = "\n\n".join(
         "in 2019.",
         "Fishing crews say the ledger is hard to read, but the harbour master insists that the "
         "marks help insurers trace every repair quickly and fairly.",
+        "Repairs to the trawlers listed in the ledger cost the town 40,000 euros last year [7], "
+        "up from 25,000 euros [2] the year before.",
     ]
 )
 MARKUP_MANIFEST = f"""
@@ -328,6 +330,30 @@ def test_page_article_markup_shown_as_text(open_page: Callable[..., Page]) -> No
     assert page.locator("main img, main script, main b, dialog img, dialog script").count() == 0
     assert page.evaluate("window.__xss") is None
     assert not [url for url in fetched if url.endswith("/x")]
+
+
+def test_page_article_brackets_never_drawn_as_footnotes(page: Page, site: str) -> None:
+    question = "How much did repairs to the trawlers in the Port Veltrano ledger cost last year?"
+    expected = api_answer(site, question)
+    turn = ask(page, question)
+    expect(turn.locator(".answer-text")).to_contain_text("40,000 euros")
+    expect(turn.locator(".answer-text button.cite")).to_have_count(len(expected["citations"]))
+    expect(turn.locator(".answer-text")).not_to_contain_text("[7]")
+    turn.locator(".answer-text button.cite").first.click()
+    expect(page.locator("#panel mark.passage")).to_contain_text("40,000 euros last year [7]")
+
+
+def test_docs_page_renders_offline_under_its_csp(open_page: Callable[..., Page]) -> None:
+    page = open_page()
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security" in msg.text else None,
+    )
+    page.goto("/docs")
+    expect(page.locator(".opblock-summary-path").first).to_be_visible()
+    expect(page.locator(".opblock-summary-path", has_text="/api/ask").first).to_be_visible()
+    assert violations == []
 
 
 def test_page_phone_width_has_no_horizontal_scroll(

@@ -21,6 +21,7 @@ from index.retrieve import Retriever
 from service.answering.chat import ChatBackend
 from service.api.app import create_app
 from service.settings import Settings
+from tests.conftest import LOCAL
 from tests.llm_servers import llama_server, openai_settings, serve
 
 STREAM = "/api/ask/stream"
@@ -123,7 +124,7 @@ def test_ask_stream_real_model_server_streams_checked_answer(
 ) -> None:
     with llama_server() as server:
         app = create_app(openai_settings(seeded_settings, server), embedder)
-        with TestClient(app) as client:
+        with TestClient(app, base_url=LOCAL) as client:
             events = collect(client, {"question": FLEET})
     assert_well_formed(events)
     done = events[-1][1]

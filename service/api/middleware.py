@@ -1,0 +1,114 @@
+"""ASGI middleware of the app: security headers on every response, and request bodies read
+within a deadline and a size limit before anything parses them.
+
+Both are plain ASGI (not `BaseHTTPMiddleware`) so that streamed responses pass through
+untouched.
+"""
+
+import asyncio
+import json
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+# The page loads nothing from elsewhere and never evaluates strings as code.
+PAGE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; "
+    "form-action 'self'"
+)
+SECURITY_HEADERS = {"content-security-policy": PAGE_CSP, "x-content-type-options": "nosniff"}
+
+
+class SecurityHeaders:
+    """Adds the page's Content-Security-Policy (unless a route set its own) and nosniff."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                extra = [
+                    (k.encode(), v.encode())
+                    for k, v in SECURITY_HEADERS.items()
+                    if k.encode() not in present
+                ]
+                message["headers"] = [*message.get("headers", []), *extra]
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+class BodyLimits:
+    """A request body must arrive whole within `timeout` seconds (408) and weigh at most
+    `max_bytes` (413, refused from its Content-Length before a byte is read when it says
+    so). The body is then handed to the app as one message."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > self.max_bytes:
+            await self.refuse(send, 413, self.too_large())
+            return
+        body = await self.read(receive, send)
+        if body is None:
+            return
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if delivered:
+                return await receive()
+            delivered = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    async def read(self, receive: Receive, send: Send) -> bytes | None:
+        """The whole body, or None once a refusal was sent (or the client left)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.timeout
+        parts, size = [], 0
+        while True:
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
+            except TimeoutError:
+                detail = f"the request body did not arrive within {self.timeout:g} s"
+                await self.refuse(send, 408, detail)
+                return None
+            if message["type"] == "http.disconnect":
+                return None
+            size += len(message.get("body", b""))
+            if size > self.max_bytes:
+                await self.refuse(send, 413, self.too_large())
+                return None
+            parts.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                return b"".join(parts)
+
+    def too_large(self) -> str:
+        return f"the request body is larger than {self.max_bytes} bytes (RAG_MAX_BODY_BYTES)"
+
+    @staticmethod
+    async def refuse(send: Send, status: int, detail: str) -> None:
+        """A JSON error that also closes the connection: the rest of the body is not read."""
+        content = json.dumps({"detail": detail}).encode()
+        headers = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(content)).encode()),
+            (b"connection", b"close"),
+        ]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": content})

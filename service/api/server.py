@@ -1,0 +1,140 @@
+"""Serving the app: uvicorn with the transport limits of the settings.
+
+uvicorn bounds idle keep-alive connections and the connections a worker takes
+(`limit_concurrency`, 503 past it), but gives a client unlimited time to send its headers
+(thirty sockets trickling one header line each would hold the server), and h11 limits the
+size of headers only while they are incomplete. `BoundedH11Protocol` answers 408 and closes
+when a request's headers are not complete within `header_timeout` seconds, counted from the
+connection (or from the first byte of the next request on a kept-alive one), and 431 when
+they are larger than `max_header_bytes`. The body's
+deadline and size are the app's (`service.api.limits`), so they hold under any server.
+"""
+
+import asyncio
+import json
+import logging
+from typing import Any
+
+import h11
+import uvicorn
+from fastapi import FastAPI
+from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
+from uvicorn.supervisors import Multiprocess
+
+from service.api.app import create_app
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+APP_FACTORY = "service.api.app:create_app"
+
+
+class LimitedConfig(uvicorn.Config):
+    """uvicorn's configuration plus the deadline for a request's headers."""
+
+    def __init__(self, app: Any, *, header_timeout: float, **options: Any) -> None:
+        super().__init__(app, **options)
+        self.header_timeout = header_timeout
+
+
+class BoundedH11Protocol(H11Protocol):
+    """uvicorn's h11 protocol, with a deadline for each request's headers."""
+
+    def __init__(
+        self,
+        config: uvicorn.Config,
+        server_state: ServerState,
+        app_state: dict[str, Any],
+        _loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.header_timeout = float(getattr(config, "header_timeout", 10.0))
+        self.max_header_bytes = config.h11_max_incomplete_event_size or 16 * 1024
+        self._header_timer: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        self._arm()
+
+    def data_received(self, data: bytes) -> None:
+        if self.conn.their_state is h11.IDLE:
+            self._arm()  # a new request on a kept-alive connection
+            # h11 limits only headers still incomplete; headers sent whole in one piece are
+            # counted here (a terminator split across pieces is over-counted by 3 bytes).
+            end = data.find(b"\r\n\r\n")
+            self._header_bytes += len(data) if end < 0 else end + 4
+            if self._header_bytes > self.max_header_bytes:
+                self._refuse(
+                    431,
+                    "Request Header Fields Too Large",
+                    "the request headers are "
+                    f"larger than {self.max_header_bytes} bytes (RAG_MAX_HEADER_BYTES)",
+                )
+                return
+        super().data_received(data)
+        if self.conn.their_state is not h11.IDLE:
+            self._disarm()
+            self._header_bytes = 0
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._disarm()
+        super().connection_lost(exc)
+
+    def _arm(self) -> None:
+        if self._header_timer is None:
+            self._header_timer = self.loop.call_later(self.header_timeout, self._too_slow)
+
+    def _disarm(self) -> None:
+        if self._header_timer is not None:
+            self._header_timer.cancel()
+            self._header_timer = None
+
+    def _too_slow(self) -> None:
+        self._header_timer = None
+        if self.conn.their_state is not h11.IDLE or self.transport.is_closing():
+            return
+        detail = f"the request headers did not arrive within {self.header_timeout:g} s"
+        self._refuse(408, "Request Timeout", detail)
+
+    def _refuse(self, status: int, phrase: str, detail: str) -> None:
+        """Answer with a JSON error before any request was read, and close."""
+        log.warning("request refused by the server", extra={"status": status, "detail": detail})
+        body = json.dumps({"detail": detail}).encode()
+        head = (
+            f"HTTP/1.1 {status} {phrase}\r\ncontent-type: application/json\r\n"
+            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+        )
+        self.transport.write(head.encode() + body)
+        self.transport.close()
+
+
+def server_config(
+    app: FastAPI | str, settings: Settings, host: str, port: int, workers: int = 1
+) -> LimitedConfig:
+    """The uvicorn configuration `python -m service` serves with (`app` is the import string
+    of the app factory when several workers each build their own app)."""
+    return LimitedConfig(
+        app,
+        factory=isinstance(app, str),
+        host=host,
+        port=port,
+        workers=workers,
+        http=BoundedH11Protocol,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
+        header_timeout=settings.header_timeout,
+        timeout_keep_alive=settings.keep_alive,
+        limit_concurrency=settings.max_connections,
+        log_config=None,
+        access_log=False,
+    )
+
+
+def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
+    """Serve until interrupted: the app in this process, or `workers` worker processes that
+    each build it from the same `RAG_*` environment."""
+    if workers <= 1:
+        uvicorn.Server(server_config(create_app(settings), settings, host, port)).run()
+        return
+    config = server_config(APP_FACTORY, settings, host, port, workers)
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
