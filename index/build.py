@@ -7,14 +7,13 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from index.articles import Article, articles_from
-from index.chunk import Chunk, chunk_text
-from index.clean import CLEANER_VERSION
+from index.articles import articles_from
 from index.embed import Embedder
 from index.errors import UnreadableArticle
 from index.load import list_sources, read_article, read_manifest
 from index.settings import Settings
 from index.store import Store
+from index.write import SourceWriter, signature
 
 log = logging.getLogger(__name__)
 
@@ -36,34 +35,20 @@ class SyncReport:
         return bool(self.added or self.replaced or self.deleted)
 
 
-def signature(settings: Settings, embedder_name: str) -> str:
-    """What, besides a file's bytes, decides its chunks: a change here re-indexes everything."""
-    return (
-        f"clean={CLEANER_VERSION};tokens={settings.chunk_tokens};overlap={settings.chunk_overlap};"
-        f"model={embedder_name};embedded=title+chunk;day=1"
-    )
-
-
-def embedded_text(title: str, chunk: str) -> str:
-    """What the model embeds for a chunk: its article's title first, so a passage that never
-    names its subject is still found by it (the stored text is the chunk alone)."""
-    return f"{title}\n{chunk}" if title else chunk
-
-
 def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
-    """Index `settings.seeds_dir` into the store (and its keyword index) incrementally."""
+    """Index `settings.seeds_dir` into the store incrementally. Articles added over HTTP are
+    another origin and never touched here."""
     if not settings.seeds_dir.is_dir():
         raise FileNotFoundError(f"seeds folder {settings.seeds_dir} does not exist")
     report = SyncReport()
     manifest = read_manifest(settings.seeds_dir)
-    known = store.digests()
+    known = store.sources("seeds")
     sources, clashes = one_per_stem(list_sources(settings.seeds_dir), known)
     report.skipped.update(clashes)
     sig = signature(settings, embedder.name)
-    for gone in sorted(set(known) - {p.name for p in sources}):
-        store.delete_source(gone)
-        report.deleted.append(gone)
-    pending = _Pending(store, embedder, settings.embed_batch)
+    report.deleted = sorted(set(known) - {p.name for p in sources})
+    store.delete_sources(report.deleted)
+    writer = SourceWriter(store, embedder, settings)
     bar = tqdm(sources, desc="indexing", unit="file", disable=not settings.progress)
     for path in bar:
         try:
@@ -77,20 +62,13 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
             log.warning(
                 "skipped unreadable article", extra={"source": path.name, "reason": exc.reason}
             )
-            if path.name in known:
-                store.delete_source(path.name)
+            store.delete_sources([path.name] if path.name in known else [])
             continue
-        if raw.source in known:
-            store.delete_source(raw.source)
-            report.replaced.append(raw.source)
-        else:
-            report.added.append(raw.source)
-        for article in articles:
-            chunks = chunk_text(article.text, settings.chunk_tokens, settings.chunk_overlap)
-            pending.add(article, raw.digest, chunks)
-            report.chunks_written += len(chunks)
-    pending.flush()
-    store.save()
+        (report.replaced if raw.source in known else report.added).append(raw.source)
+        report.chunks_written += writer.add(raw.source, raw.digest, "seeds", articles)
+    writer.flush()
+    if report.changed:
+        store.sweep()
     return report
 
 
@@ -112,27 +90,3 @@ def one_per_stem(paths: list[Path], known: dict[str, str]) -> tuple[list[Path], 
                     "is its article id: rename one of them"
                 )
     return sorted(kept), skipped
-
-
-class _Pending:
-    """Articles waiting to be embedded: the model is much faster on full batches than on
-    one short article at a time, and a file is only recorded once its chunks are written."""
-
-    def __init__(self, store: Store, embedder: Embedder, batch: int) -> None:
-        self.store, self.embedder, self.batch = store, embedder, batch
-        self.items: list[tuple[Article, str, list[Chunk]]] = []
-
-    def add(self, article: Article, digest: str, chunks: list[Chunk]) -> None:
-        self.items.append((article, digest, chunks))
-        if sum(len(c) for _, _, c in self.items) >= self.batch:
-            self.flush()
-
-    def flush(self) -> None:
-        texts = [embedded_text(a.title, c.text) for a, _, chunks in self.items for c in chunks]
-        vectors = self.embedder.encode(texts)
-        start, batch = 0, []
-        for article, digest, chunks in self.items:
-            batch.append((article, digest, chunks, vectors[start : start + len(chunks)]))
-            start += len(chunks)
-        self.store.add_articles(batch)
-        self.items = []

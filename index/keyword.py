@@ -1,50 +1,31 @@
-"""The keyword index: BM25 (bm25s) over the same chunks as the vector store, kept beside it.
+"""The keyword index: BM25 over the stemmed terms of every chunk, held in memory and changed in
+place as articles come and go.
 
-It lives in `<data_dir>/keyword/<collection>/`:
+It scores as bm25s's default ("lucene" variant, k1 = 1.5, b = 0.75) did when it was built
+from scratch: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), and each query term (repeats
+counted) adds idf x tf / (tf + k1 x (1 - b + b x length / average length)). N, df and the
+average length are those of the chunks held now, so an index that was added to and removed
+from scores exactly as one built from scratch over the same chunks.
 
-- `postings.jsonl` is the truth, an append-only log: one `add` line per chunk (its id,
-  source file, article, publication day and stemmed terms) and one `delete` line per
-  removed source file. Appending makes every add, replace and delete durable at once, so
-  the keyword index never needs a separate "save" to stay in step with Chroma.
-- `bm25/` holds the bm25s matrices built from the log, with the log digest they were built
-  from; a reader loads them when the digest matches and rebuilds them in memory otherwise.
-
-Readers (the service) notice a log that another process (the indexer) changed and reload.
+Nothing is written to disk: each process builds its index from the chunks in Chroma and
+follows other processes' writes (`index.catalog`), so every worker and replica scores over
+the same chunks.
 """
 
-import functools
-import hashlib
-import json
-import logging
-import os
-import shutil
+import math
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Concatenate, ParamSpec, TypeVar
 
-import bm25s
 import numpy as np
 from numpy.typing import NDArray
 
 from index.terms import terms
 
-log = logging.getLogger(__name__)
-
-LOG_NAME = "postings.jsonl"
-MATRICES = "bm25"
-
-
-@dataclass(frozen=True)
-class Posting:
-    """One chunk as the keyword index knows it."""
-
-    chunk_id: str
-    source: str
-    article_id: str
-    day: int | None
-    terms: tuple[str, ...]
+K1 = 1.5
+B = 0.75
+_UNDATED = -1  # below any window, as in Chroma, where the field is missing
 
 
 @dataclass(frozen=True)
@@ -55,297 +36,212 @@ class KeywordHit:
     score: float
 
 
-P = ParamSpec("P")
-R = TypeVar("R")
+class _Postings:
+    """The chunks (slots) holding one term and how often, in arrays that grow by doubling."""
 
+    __slots__ = ("freqs", "size", "slots")
 
-def _locked(
-    method: Callable[Concatenate["KeywordIndex", P], R],
-) -> Callable[Concatenate["KeywordIndex", P], R]:
-    """Run the method under the index's lock, after reloading a log another process changed."""
+    def __init__(self) -> None:
+        self.slots = np.empty(4, dtype=np.int32)
+        self.freqs = np.empty(4, dtype=np.float32)
+        self.size = 0
 
-    def run(self: "KeywordIndex", /, *args: P.args, **kwargs: P.kwargs) -> R:
-        with self._lock:
-            if _stat(self.log_path) != self._stamp:
-                self._load()
-            return method(self, *args, **kwargs)
-
-    functools.update_wrapper(run, method)
-    return run
+    def extend(self, slots: NDArray[np.int32], freqs: NDArray[np.float32]) -> None:
+        need = self.size + len(slots)
+        if need > len(self.slots):
+            capacity = max(need, 2 * len(self.slots))
+            self.slots = np.resize(self.slots, capacity)
+            self.freqs = np.resize(self.freqs, capacity)
+        self.slots[self.size : need] = slots
+        self.freqs[self.size : need] = freqs
+        self.size = need
 
 
 class KeywordIndex:
-    """BM25 over chunk terms, persisted as an append-only log plus the bm25s matrices."""
+    """BM25 over chunk terms; thread-safe (the service searches from several threads)."""
 
-    _postings: dict[str, Posting]
-    _by_source: dict[str, set[str]]
-    _by_article: dict[str, set[str]]
-    _digests: dict[str, str]
-    _fingerprints: dict[str, frozenset[int]]
-    _model: bm25s.BM25 | None
-    _ids: list[str]
-    _days: NDArray[np.int64]
-    _lines: int
-
-    def __init__(self, folder: Path) -> None:
-        self.folder = folder
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.log_path = folder / LOG_NAME
-        # The service searches from several threads; a reload must not run under a search.
+    def __init__(self) -> None:
         self._lock = threading.RLock()
-        self._stamp: tuple[int, int] | None = None
-        self._load()
+        self._reset()
+
+    def _reset(self) -> None:
+        self._vocab: dict[str, int] = {}
+        self._postings: list[_Postings] = []
+        self._df: list[int] = []
+        self._ids: list[str] = []  # slot -> chunk id ("" once removed)
+        self._slot: dict[str, int] = {}
+        self._article: list[str] = []
+        self._terms: list[NDArray[np.int32]] = []  # slot -> term ids in order
+        self._length = np.zeros(0, dtype=np.float32)
+        self._days = np.zeros(0, dtype=np.int64)
+        self._alive = np.zeros(0, dtype=bool)
+        self._by_article: dict[str, list[int]] = {}
+        self._total_length = 0.0
+        self._fingerprints: dict[str, frozenset[int]] = {}
 
     # -- writing ---------------------------------------------------------------------------
 
-    @_locked
-    def add(self, source: str, digest: str, postings: Sequence[Posting]) -> None:
-        """Record a source file's chunks (after `delete_source` when it is replaced)."""
-        lines: list[dict[str, Any]] = [{"op": "source", "source": source, "digest": digest}]
-        self._append(lines + [_add_line(p) for p in postings])
+    def add_many(self, chunks: Iterable[tuple[str, str, int | None, Sequence[str]]]) -> None:
+        """Add (chunk id, article id, publication day, terms) rows; a chunk id already held
+        is replaced."""
+        with self._lock:
+            rows = list(chunks)
+            for chunk_id, *_ in rows:
+                self._remove_slot(self._slot.get(chunk_id))
+            first = len(self._ids)
+            self._grow(first + len(rows))
+            by_term: dict[int, tuple[list[int], list[float]]] = {}
+            for offset, (chunk_id, article_id, day, words) in enumerate(rows):
+                slot = first + offset
+                ids = np.fromiter((self._term_id(w) for w in words), np.int32, len(words))
+                self._ids.append(chunk_id)
+                self._slot[chunk_id] = slot
+                self._article.append(article_id)
+                self._terms.append(ids)
+                self._by_article.setdefault(article_id, []).append(slot)
+                self._fingerprints.pop(article_id, None)
+                self._length[slot] = len(words)
+                self._days[slot] = _UNDATED if day is None else day
+                self._alive[slot] = True
+                self._total_length += len(words)
+                for term, count in Counter(ids.tolist()).items():
+                    slots, freqs = by_term.setdefault(term, ([], []))
+                    slots.append(slot)
+                    freqs.append(count)
+            for term, (slots, freqs) in by_term.items():
+                self._postings[term].extend(np.array(slots, np.int32), np.array(freqs, np.float32))
+                self._df[term] += len(slots)
 
-    @_locked
-    def delete_source(self, source: str) -> None:
-        """Forget every chunk of a source file."""
-        if source in self._digests or source in self._by_source:
-            self._append([{"op": "delete", "source": source}])
-
-    @_locked
-    def rebuild(self, digests: dict[str, str], postings: Sequence[Posting]) -> None:
-        """Replace everything the index holds with these sources and chunks."""
-        self._load_empty()
-        self._digests = dict(digests)
-        for posting in postings:
-            self._apply(_add_line(posting))
-        self._rewrite_log()
-
-    @_locked
-    def save(self) -> None:
-        """Compact the log when it holds mostly dead lines and store the bm25s matrices."""
-        if self._lines > 2 * (len(self._postings) + len(self._digests)) + 100:
-            self._rewrite_log()
-        model = self._ensure_model()
-        if model is not None and not self._matrices_current():
-            self._save_matrices(model)
+    def remove_article(self, article_id: str) -> None:
+        """Forget every chunk of an article."""
+        with self._lock:
+            for slot in self._by_article.pop(article_id, []):
+                self._remove_slot(slot)
+            self._fingerprints.pop(article_id, None)
+            if len(self._ids) > 1000 and len(self._slot) < len(self._ids) // 2:
+                self._compact()
 
     # -- reading ---------------------------------------------------------------------------
 
-    @_locked
-    def digests(self) -> dict[str, str]:
-        """Digest of every source file the index holds chunks for."""
-        return dict(self._digests)
-
-    @_locked
     def __len__(self) -> int:
-        return len(self._postings)
+        with self._lock:
+            return len(self._slot)
 
-    @_locked
     def chunk_ids(self) -> set[str]:
         """Every chunk the index holds."""
-        return set(self._postings)
+        with self._lock:
+            return set(self._slot)
 
-    @_locked
     def search(self, query: str, k: int, days: tuple[int, int] | None = None) -> list[KeywordHit]:
         """The k chunks with the best BM25 score for the query's terms, best first; with
         `days`, only chunks published between those yyyymmdd days (inclusive)."""
-        scores = self._scores(query)
-        if scores is None or k <= 0:
-            return []
-        if days is not None:
-            inside = (self._days >= days[0]) & (self._days <= days[1])
-            scores = np.where(inside, scores, 0.0)
-        top = np.argsort(-scores, kind="stable")[:k]
-        return [KeywordHit(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
+        with self._lock:
+            scores = self._scores(terms(query))
+            if scores is None or k <= 0:
+                return []
+            if days is not None:
+                inside = (self._days >= days[0]) & (self._days <= days[1])
+                scores = np.where(inside[: len(scores)], scores, 0.0)
+            top = np.argsort(-scores, kind="stable")[:k]
+            return [KeywordHit(self._ids[i], float(scores[i])) for i in top if scores[i] > 0]
 
-    @_locked
     def scores_for(self, query: str, chunk_ids: Iterable[str]) -> dict[str, float]:
         """BM25 scores of the given chunks for the query (0 for unknown chunks)."""
-        scores = self._scores(query)
-        position = {cid: i for i, cid in enumerate(self._ids)}
-        return {
-            c: float(scores[position[c]]) if scores is not None and c in position else 0.0
-            for c in chunk_ids
-        }
+        with self._lock:
+            scores = self._scores(terms(query))
+            return {
+                c: float(scores[self._slot[c]]) if scores is not None and c in self._slot else 0.0
+                for c in chunk_ids
+            }
 
-    @_locked
     def fingerprint(self, article_id: str) -> frozenset[int]:
         """Hashes of every run of three terms in the article: near-copies share most."""
-        if article_id not in self._fingerprints:
-            chunks = sorted(
-                (self._postings[c] for c in self._by_article.get(article_id, ())),
-                key=lambda p: int(p.chunk_id.rsplit(":", 1)[-1]),
-            )
-            words = [t for p in chunks for t in p.terms]
-            self._fingerprints[article_id] = frozenset(
-                hash(tuple(words[i : i + 3])) for i in range(len(words) - 2)
-            )
-        return self._fingerprints[article_id]
+        with self._lock:
+            if article_id not in self._fingerprints:
+                slots = sorted(
+                    self._by_article.get(article_id, []),
+                    key=lambda s: int(self._ids[s].rsplit(":", 1)[-1]),
+                )
+                words = [t for s in slots for t in self._terms[s].tolist()]
+                self._fingerprints[article_id] = frozenset(
+                    hash(tuple(words[i : i + 3])) for i in range(len(words) - 2)
+                )
+            return self._fingerprints[article_id]
 
     # -- internals -------------------------------------------------------------------------
 
-    def _scores(self, query: str) -> NDArray[np.float32] | None:
-        wanted = terms(query)
-        model = self._ensure_model()
-        if model is None or not wanted:
+    def _scores(self, words: list[str]) -> NDArray[np.float32] | None:
+        wanted = [self._vocab[w] for w in words if w in self._vocab]
+        count = len(self._slot)
+        if not words or not count:
             return None
-        return np.asarray(model.get_scores(wanted), dtype=np.float32)
+        scores = np.zeros(len(self._ids), dtype=np.float32)
+        average = self._total_length / count
+        for term in wanted:
+            postings, df = self._postings[term], self._df[term]
+            if not df:
+                continue
+            slots, freqs = postings.slots[: postings.size], postings.freqs[: postings.size]
+            live = self._alive[slots]
+            slots, freqs = slots[live], freqs[live]
+            idf = math.log(1 + (count - df + 0.5) / (df + 0.5))
+            norm = K1 * ((1 - B) + B * self._length[slots] / average)
+            scores[slots] += idf * freqs / (norm + freqs)
+        return scores
 
-    def _append(self, lines: list[dict[str, Any]]) -> None:
-        with self.log_path.open("a", encoding="utf-8") as out:
-            out.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
-        for line in lines:
-            self._apply(line)
-        self._lines += len(lines)
-        self._model, self._fingerprints = None, {}
-        self._stamp = _stat(self.log_path)
+    def _term_id(self, word: str) -> int:
+        found = self._vocab.get(word)
+        if found is None:
+            found = self._vocab[word] = len(self._postings)
+            self._postings.append(_Postings())
+            self._df.append(0)
+        return found
 
-    def _apply(self, line: dict[str, Any]) -> None:
-        op, source = line["op"], str(line["source"])
-        if op == "source":
-            self._digests[source] = str(line["digest"])
-        elif op == "delete":
-            self._digests.pop(source, None)
-            for cid in self._by_source.pop(source, set()):
-                self._forget(cid)
-        elif op == "add":
-            cid, day = str(line["id"]), line.get("day")
-            self._forget(cid)
-            posting = Posting(
-                cid,
-                source,
-                str(line["article"]),
-                day if isinstance(day, int) else None,
-                tuple(line["terms"]),
-            )
-            self._postings[cid] = posting
-            self._by_source.setdefault(source, set()).add(cid)
-            self._by_article.setdefault(posting.article_id, set()).add(cid)
+    def _grow(self, size: int) -> None:
+        if size > len(self._length):
+            capacity = max(size, 2 * len(self._length), 64)
+            self._length = np.resize(self._length, capacity)
+            self._days = np.resize(self._days, capacity)
+            alive = np.zeros(capacity, dtype=bool)
+            alive[: len(self._alive)] = self._alive
+            self._alive = alive
 
-    def _forget(self, chunk_id: str) -> None:
-        old = self._postings.pop(chunk_id, None)
-        if old is not None:
-            self._by_source.get(old.source, set()).discard(chunk_id)
-            self._by_article.get(old.article_id, set()).discard(chunk_id)
-
-    def _load(self) -> None:
-        self._load_empty()
-        self._stamp = _stat(self.log_path)
-        if self._stamp is None:
+    def _remove_slot(self, slot: int | None) -> None:
+        if slot is None or not self._alive[slot]:
             return
-        with self.log_path.open(encoding="utf-8") as lines:
-            for raw in lines:
-                if not raw.endswith("\n"):  # still being written: read it next time
-                    self._stamp = None
-                    break
-                self._apply(json.loads(raw))
-                self._lines += 1
+        self._alive[slot] = False
+        self._total_length -= float(self._length[slot])
+        for term in set(self._terms[slot].tolist()):
+            self._df[term] -= 1
+        chunk_id, article_id = self._ids[slot], self._article[slot]
+        del self._slot[chunk_id]
+        self._ids[slot] = ""
+        slots = self._by_article.get(article_id, [])
+        if slot in slots:
+            slots.remove(slot)
+        self._fingerprints.pop(article_id, None)
 
-    def _load_empty(self) -> None:
-        self._postings = {}
-        self._by_source = {}
-        self._by_article = {}
-        self._digests = {}
-        self._fingerprints = {}
-        self._model = None
-        self._ids = []
-        self._days = np.zeros(0, dtype=np.int64)
-        self._lines = 0
-
-    def _ensure_model(self) -> bm25s.BM25 | None:
-        if self._model is None and self._postings:
-            self._ids = sorted(self._postings)
-            undated = -1  # below any window, as in Chroma, where the field is missing
-            days = [self._postings[c].day for c in self._ids]
-            self._days = np.array([undated if d is None else d for d in days], dtype=np.int64)
-            self._model = self._load_matrices() or self._build()
-        return self._model
-
-    def _build(self) -> bm25s.BM25:
-        logging.getLogger("bm25s").setLevel(logging.WARNING)  # it logs every build at debug
-        model = bm25s.BM25()
-        model.index([list(self._postings[c].terms) for c in self._ids], show_progress=False)
-        return model
-
-    def _digest(self) -> str:
-        return (
-            hashlib.sha256(self.log_path.read_bytes()).hexdigest() if self.log_path.exists() else ""
-        )
-
-    def _matrices_current(self) -> bool:
-        """True when the saved matrices were built from the log as it is now."""
-        try:
-            stamp = json.loads((self.folder / MATRICES / "stamp.json").read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return False
-        return bool(stamp.get("log") == self._digest() and stamp.get("ids") == self._ids)
-
-    def _load_matrices(self) -> bm25s.BM25 | None:
-        folder = self.folder / MATRICES
-        if not self._matrices_current():
-            return None
-        try:
-            model: bm25s.BM25 = bm25s.BM25.load(str(folder), show_progress=False)
-            return model
-        except (OSError, ValueError, KeyError) as exc:
-            log.info("keyword matrices not loaded; rebuilding", extra={"reason": str(exc)})
-            return None
-
-    def _save_matrices(self, model: bm25s.BM25) -> None:
-        """Write into a fresh folder, then swap it in, so a reader never sees half a save."""
-        fresh, old = self.folder / f"{MATRICES}.new", self.folder / f"{MATRICES}.old"
-        shutil.rmtree(fresh, ignore_errors=True)
-        model.save(str(fresh), show_progress=False)
-        stamp = {"log": self._digest(), "ids": self._ids}
-        (fresh / "stamp.json").write_text(json.dumps(stamp), encoding="utf-8")
-        shutil.rmtree(old, ignore_errors=True)
-        if (self.folder / MATRICES).exists():
-            os.replace(self.folder / MATRICES, old)
-        os.replace(fresh, self.folder / MATRICES)
-        shutil.rmtree(old, ignore_errors=True)
-
-    def _rewrite_log(self) -> None:
-        """The same postings in as few lines as possible, swapped in atomically."""
-        lines: list[dict[str, Any]] = [
-            {"op": "source", "source": s, "digest": d} for s, d in self._digests.items()
+    def _compact(self) -> None:
+        """Rebuild without the removed chunks, once they are half of the slots."""
+        names = {i: w for w, i in self._vocab.items()}
+        rows = [
+            (
+                self._ids[s],
+                self._article[s],
+                _day(int(self._days[s])),
+                [names[t] for t in self._terms[s].tolist()],
+            )
+            for s in range(len(self._ids))
+            if self._alive[s]
         ]
-        lines += [_add_line(p) for p in self._postings.values()]
-        fresh = self.log_path.with_suffix(".new")
-        with fresh.open("w", encoding="utf-8") as out:
-            out.writelines(json.dumps(line, ensure_ascii=False) + "\n" for line in lines)
-        os.replace(fresh, self.log_path)
-        self._load()
+        self._reset()
+        self.add_many(rows)
 
 
-def postings_for(
-    chunk_ids: Sequence[str],
-    texts: Sequence[str],
-    source: str,
-    article_id: str,
-    day: int | None,
-    heading: str = "",
-) -> list[Posting]:
-    """Postings for one article's chunks; `heading` (the title) is indexed with each chunk."""
-    head = terms(heading) if heading else []
-    return [
-        Posting(cid, source, article_id, day, tuple(head + terms(text)))
-        for cid, text in zip(chunk_ids, texts, strict=True)
-    ]
+def _day(value: int) -> int | None:
+    return None if value == _UNDATED else value
 
 
-def _add_line(p: Posting) -> dict[str, Any]:
-    return {
-        "op": "add",
-        "id": p.chunk_id,
-        "source": p.source,
-        "article": p.article_id,
-        "day": p.day,
-        "terms": list(p.terms),
-    }
-
-
-def _stat(path: Path) -> tuple[int, int] | None:
-    try:
-        st = path.stat()
-    except FileNotFoundError:
-        return None
-    return st.st_size, st.st_mtime_ns
+def chunk_terms(title: str, text: str) -> list[str]:
+    """What the keyword index holds for a chunk: its article's title and its own terms."""
+    return terms(title) + terms(text) if title else terms(text)

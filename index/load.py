@@ -14,7 +14,7 @@ Every key is optional; what is not known stays empty rather than being guessed.
 import hashlib
 import tomllib
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 
 import trafilatura
 
@@ -58,24 +58,33 @@ def read_manifest(seeds_dir: Path) -> dict[str, dict[str, str]]:
 
 def decode(path: Path) -> str:
     """The file's text; raises UnreadableArticle for binary, non-UTF-8 or empty files."""
-    data = path.read_bytes()
+    return decode_bytes(path.read_bytes(), path.name)
+
+
+def decode_bytes(data: bytes, name: str) -> str:
+    """Text of a file's bytes (HTML through trafilatura's main-text extraction, by the name's
+    suffix); raises UnreadableArticle for binary, non-UTF-8 or empty content."""
     if b"\x00" in data[:8192]:
-        raise UnreadableArticle(path.name, "looks binary (holds NUL bytes)")
+        raise UnreadableArticle(name, "looks binary (holds NUL bytes)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UnreadableArticle(path.name, f"is not UTF-8 text (byte {exc.start})") from exc
-    if path.suffix.lower() in (".html", ".htm"):
+        raise UnreadableArticle(name, f"is not UTF-8 text (byte {exc.start})") from exc
+    if PurePath(name).suffix.lower() in (".html", ".htm"):
         text = trafilatura.extract(text, include_comments=False, include_tables=False) or ""
     if not text.strip():
-        raise UnreadableArticle(path.name, "holds no article text")
+        raise UnreadableArticle(name, "holds no article text")
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def digest_of(text: str, meta: dict[str, str], signature: str) -> str:
+    """Digest of an article source: it changes when the text, its metadata or the pipeline
+    (the signature) does."""
+    parts = [signature, text, *(f"{k}={v}" for k, v in sorted(meta.items()))]
+    return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()
+
+
 def read_article(path: Path, meta: dict[str, str], signature: str) -> RawArticle:
-    """Read one file; the digest changes when the file, its metadata or the pipeline does."""
+    """Read one file of the seeds folder."""
     text = decode(path)
-    digest = hashlib.sha256(
-        "\x1f".join([signature, text, *(f"{k}={v}" for k, v in sorted(meta.items()))]).encode()
-    ).hexdigest()
-    return RawArticle(source=path.name, text=text, digest=digest, meta=meta)
+    return RawArticle(path.name, text, digest_of(text, meta, signature), meta)

@@ -33,8 +33,10 @@ from typing import Literal
 
 import numpy as np
 
+from index.catalog import Catalog
+from index.chroma import Hit
 from index.embed import Embedder
-from index.keyword import KeywordHit, KeywordIndex
+from index.keyword import KeywordHit
 from index.rank import (
     fold_duplicates,
     maximal_marginal_relevance,
@@ -45,7 +47,7 @@ from index.rank import (
     weighted_fusion,
 )
 from index.settings import Settings
-from index.store import Hit, Store
+from index.store import Store
 
 Mode = Literal["hybrid", "dense", "keyword"]
 Fusion = Literal["rrf", "weighted"]
@@ -103,16 +105,14 @@ class Retriever:
         self,
         store: Store,
         embedder: Embedder,
-        keyword: KeywordIndex | None = None,
+        catalog: Catalog,
         ranking: Ranking | None = None,
     ) -> None:
         self.store = store
         self.embedder = embedder
-        self.keyword = keyword if keyword is not None else store.keyword
-        ranking = ranking or Ranking()
-        if self.keyword is None and ranking.mode != "dense":
-            ranking = replace(ranking, mode="dense")
-        self.ranking = ranking
+        self.catalog = catalog
+        self.keyword = catalog.keyword
+        self.ranking = ranking or Ranking()
         self.since: date | None = None
         self.until: date | None = None
 
@@ -139,12 +139,13 @@ class Retriever:
         if days is not None and days[0] > days[1]:
             return []
         depth = max(self.ranking.depth, k)
+        self.catalog.refresh()
         vector = self.embedder.encode_one(query)
         fused = self._fuse(query, vector, depth, days)
         if not fused:  # nothing inside the window, or nothing indexed
             return []
         ids = sorted(fused, key=lambda i: -fused[i])[:depth]
-        hits, vectors = self.store.chunks_by_id(ids)
+        hits, vectors = self._live(*self.store.chunks_by_id(ids))
         hits = [replace(h, score=round(fused[h.chunk_id], 6)) for h in hits]
         if self.ranking.recency is not None:
             before = [h.chunk_id for h in hits]
@@ -162,7 +163,7 @@ class Retriever:
                 self.ranking.late_weight,
             )
             vectors = _rows(vectors, before, hits)
-        if self.keyword is not None and self.ranking.duplicate_overlap < 1:
+        if self.ranking.duplicate_overlap < 1:
             before = [h.chunk_id for h in hits]
             hits = fold_duplicates(hits, self.keyword.fingerprint, self.ranking.duplicate_overlap)
             vectors = _rows(vectors, before, hits)
@@ -176,8 +177,10 @@ class Retriever:
         """Fused scores of the candidate chunks by chunk id."""
         mode = self.ranking.mode
         dense = self.store.query(vector, depth, days) if mode != "keyword" else []
-        keyword = self.keyword if mode != "dense" else None
-        found = keyword.search(query, depth, days) if keyword is not None else []
+        if any(not self.catalog.is_live(h) for h in dense):
+            self.catalog.refresh(force=True)  # another process may have just committed it
+        dense = [h for h in dense if self.catalog.is_live(h)]
+        found = self.keyword.search(query, depth, days) if mode != "dense" else []
         if mode == "dense":
             return {h.chunk_id: h.score for h in dense}
         if mode == "keyword":
@@ -192,14 +195,20 @@ class Retriever:
         self, query: str, vector: np.ndarray, dense: list[Hit], found: list[KeywordHit]
     ) -> dict[str, float]:
         """Both scores for every candidate (the missing one computed), then mixed."""
-        assert self.keyword is not None
         ids = list(dict.fromkeys([h.chunk_id for h in dense] + [f.chunk_id for f in found]))
         if not ids:
             return {}
         bm25 = self.keyword.scores_for(query, ids)
-        hits, vectors = self.store.chunks_by_id(ids)
+        hits, vectors = self._live(*self.store.chunks_by_id(ids))
         cosine = dict(zip([h.chunk_id for h in hits], (vectors @ vector).tolist(), strict=True))
         return weighted_fusion(cosine, bm25, self.ranking.dense_weight)
+
+    def _live(self, hits: list[Hit], vectors: np.ndarray) -> tuple[list[Hit], np.ndarray]:
+        """The hits (and their vectors) of versions in force."""
+        keep = [i for i, h in enumerate(hits) if self.catalog.is_live(h)]
+        if len(keep) == len(hits):
+            return hits, vectors
+        return [hits[i] for i in keep], vectors[keep]
 
 
 def _rows(vectors: np.ndarray, ids: list[str], hits: list[Hit]) -> np.ndarray:

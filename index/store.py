@@ -1,259 +1,220 @@
-"""The Chroma store: one collection of chunks, one of whole articles, our embeddings always.
+"""The Chroma store: chunks, whole articles and a generation marker, shared by every process.
 
-Chroma's default embedding function downloads a model, so every collection is opened with
-`embedding_function=None` and every write and query passes vectors we computed.
+Writes are versioned, so that no reader ever sees half an article:
 
-A store opened with a keyword index (`open_store`) writes every add and delete to both, so
-BM25 and the vectors always cover the same chunks. A chunk's `day` metadata is its
-article's publication date as a yyyymmdd number, which Chroma can compare in a filter.
+1. A source (one file of `seeds/`, or one article sent over HTTP) has a version, the digest
+   of everything that decides its chunks. Its chunks are written first, under ids
+   `<article_id>@<version>:<n>`.
+2. Then its article records (collection `<name>-articles`, one for the page and one per
+   teaser) are written, naming that version: this is the commit. Readers keep only chunks
+   of the versions the records name (`index.catalog`), so chunks written by a write that
+   failed before its commit are never returned (`sweep` deletes them later).
+3. Then the generation marker (collection `<name>-meta`) changes, which tells every other
+   process to catch up, and the chunks of the version it replaced are deleted.
+
+Two writers of the same content write the same ids, so they end with one copy. Deleting a
+source deletes its chunks first, then its records. A chunk's `day` is its article's
+publication date as a yyyymmdd number, which Chroma can compare in a filter.
 """
 
 import logging
-import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+import time
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
-from typing import Any
+from typing import Any, Literal
 
-import chromadb
-import httpx
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from numpy.typing import NDArray
 
 from index.articles import Article
+from index.chroma import Hit, connect, day_number, reachable, to_article, to_hit
 from index.chunk import Chunk
-from index.errors import IndexNotReady, StoreUnavailable
-from index.keyword import KeywordIndex, Posting, postings_for
+from index.errors import IndexNotReady
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
-_SPACE = {"hnsw": {"space": "cosine"}}
-_DATE = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})")
+_SPACE: Any = {"hnsw": {"space": "cosine"}}
+_GENERATION = "generation"
+Origin = Literal["seeds", "api"]
 
 
 @dataclass(frozen=True)
-class Hit:
-    """A retrieved chunk with where it comes from. `score`: higher is better (cosine
-    similarity from the store; the fused score once the retriever ranked it).
-    `duplicates`: other articles carrying the same story, folded into this hit."""
+class Source:
+    """What one write puts in the store: a file's (or an upload's) articles, each with its
+    chunks and their vectors."""
 
-    chunk_id: str
+    name: str
+    digest: str
+    origin: Origin
+    articles: Sequence[tuple[Article, Sequence[Chunk], NDArray[np.float32]]]
+
+    @property
+    def version(self) -> str:
+        """The version its chunks are written under."""
+        return self.digest[:16]
+
+    @property
+    def chunk_count(self) -> int:
+        """Chunks of all its articles."""
+        return sum(len(chunks) for _, chunks, _ in self.articles)
+
+
+@dataclass(frozen=True)
+class Record:
+    """An article record as readers need it: which version is in force, and when."""
+
     article_id: str
-    title: str
     source: str
-    text: str
-    start: int
-    end: int
-    number: int
-    score: float
-    duplicates: tuple[str, ...] = ()
-    day: int | None = None  # publication day as yyyymmdd, when the article has a date
-
-
-def day_number(published: str | None) -> int | None:
-    """A publication date (`2022-06-12`, `2022/06/12`, or a timestamp) as 20220612."""
-    match = _DATE.match(published.strip()) if published else None
-    if not match:
-        return None
-    try:
-        return int(date(*map(int, match.groups())).strftime("%Y%m%d"))
-    except ValueError:
-        return None
-
-
-@contextmanager
-def _reachable() -> Iterator[None]:
-    """Turn connection and server failures of the Chroma client into StoreUnavailable."""
-    try:
-        yield
-    except (
-        ConnectionError,
-        TimeoutError,
-        OSError,
-        httpx.HTTPError,
-        chromadb.errors.ChromaError,
-    ) as exc:
-        raise StoreUnavailable(f"the Chroma store failed: {exc}") from exc
-    except ValueError as exc:
-        if "connect" in str(exc).lower():
-            raise StoreUnavailable(f"the Chroma store cannot be reached: {exc}") from exc
-        raise
-
-
-def connect(settings: Settings) -> ClientAPI:
-    """A Chroma client: on disk in `data_dir`, or a `chroma run` server over HTTP."""
-    chroma_settings = chromadb.config.Settings(anonymized_telemetry=False)
-    with _reachable():
-        if settings.chroma_mode == "http":
-            client = chromadb.HttpClient(
-                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
-            )
-            _bound_http_timeout(client, settings.chroma_timeout)
-            return client
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(
-            path=str(settings.data_dir / "chroma"), settings=chroma_settings
-        )
-
-
-def _bound_http_timeout(client: ClientAPI, seconds: float) -> None:
-    """Chroma's HTTP client waits forever by default; a hung server must give a 503 instead."""
-    session = getattr(getattr(client, "_server", None), "_session", None)
-    if isinstance(session, httpx.Client):
-        session.timeout = httpx.Timeout(seconds)
+    origin: str
+    digest: str
+    version: str
+    committed_at: float
 
 
 def open_store(settings: Settings) -> "Store":
-    """The store of these settings, with its keyword index beside it in `data_dir`."""
-    keyword = KeywordIndex(settings.data_dir / "keyword" / settings.collection)
-    store = Store(connect(settings), settings.collection, keyword)
-    if store.heal_keyword():
-        log.warning("keyword index rebuilt from the chunks", extra={"chunks": len(keyword)})
-    return store
+    """The store of these settings."""
+    return Store(connect(settings), settings.collection)
 
 
 class Store:
-    """Chunks and articles of one index, and the keyword index over the same chunks."""
+    """Chunks, articles and the generation marker of one index."""
 
-    def __init__(self, client: ClientAPI, name: str, keyword: KeywordIndex | None = None) -> None:
-        self.keyword = keyword
-        with _reachable():
+    def __init__(self, client: ClientAPI, name: str) -> None:
+        with reachable():
             self.chunks: Collection = client.get_or_create_collection(
                 name,
-                configuration=_SPACE,  # type: ignore[arg-type]
+                configuration=_SPACE,
                 embedding_function=None,
             )
             self.articles: Collection = client.get_or_create_collection(
                 f"{name}-articles",
-                configuration=_SPACE,  # type: ignore[arg-type]
+                configuration=_SPACE,
                 embedding_function=None,
+            )
+            self.meta: Collection = client.get_or_create_collection(
+                f"{name}-meta", embedding_function=None
             )
         self.batch = max(1, min(client.get_max_batch_size(), 1000))
 
-    def digests(self) -> dict[str, str]:
-        """Digest of every indexed source file, by file name. A file that only one of the
-        vector and keyword indexes holds, or holds at another digest, gets an empty digest,
-        so the next sync rewrites or deletes it in both."""
-        dense = self.digests_in_vectors()
-        if self.keyword is None:
-            return dense
-        keyword = self.keyword.digests()
-        both = keyword.keys() | dense.keys()
-        return {s: dense[s] if keyword.get(s) == dense.get(s) else "" for s in both}
+    # -- writing ---------------------------------------------------------------------------
 
-    def delete_source(self, source: str) -> None:
-        """Remove every chunk and article that came from one file."""
-        with _reachable():
-            self.chunks.delete(where={"source": source})
-            self.articles.delete(where={"source": source})
-        if self.keyword is not None:
-            self.keyword.delete_source(source)
+    def write(self, sources: Sequence[Source]) -> None:
+        """Write sources (new or replacing their earlier versions) as described above."""
+        if not sources:
+            return
+        before = self.records(source={"$in": [s.name for s in sources]})
+        chunk_rows = [row for source in sources for row in _chunk_rows(source)]
+        article_rows = [row for source in sources for row in _article_rows(source)]
+        with reachable():
+            self._upsert(self.chunks, chunk_rows)
+            self._upsert(self.articles, article_rows)
+        # Readers learn of the commit before the old chunks go, so none is left between the
+        # two versions with neither.
+        self.bump()
+        kept = {row[0] for row in article_rows}
+        gone = [r.article_id for r in before if r.article_id not in kept]
+        with reachable():
+            if gone:  # teasers the new version of a page no longer has
+                self.articles.delete(ids=gone)
+            for source in sources:
+                old = sorted(
+                    {r.version for r in before if r.source == source.name} - {source.version}
+                )
+                if old:
+                    where: Any = {"$and": [{"source": source.name}, {"version": {"$in": old}}]}
+                    self.chunks.delete(where=where)
+        if gone:
+            self.bump()
 
-    def add_articles(
-        self, items: Sequence[tuple[Article, str, Sequence[Chunk], NDArray[np.float32]]]
-    ) -> None:
-        """Write articles and their chunks (ids are stable: `<article_id>:<chunk number>`) in
-        as few Chroma calls as the batch size allows (one call an article was a quarter of
-        the indexing time on short abstracts)."""
-        ids: list[str] = []
-        texts: list[str] = []
-        metas: list[dict[str, Any]] = []
-        vectors: list[NDArray[np.float32]] = []
-        article_ids, article_texts, article_metas, centroids = [], [], [], []
-        postings: list[tuple[str, str, list[Posting]]] = []
-        for article, digest, chunks, vecs in items:
-            day = day_number(article.published)
-            chunk_ids = [f"{article.article_id}:{c.number}" for c in chunks]
-            ids += chunk_ids
-            texts += [c.text for c in chunks]
-            vectors += list(vecs)
-            metas += [
-                {
-                    "article_id": article.article_id,
-                    "title": article.title,
-                    "source": article.source,
-                    "start": c.start,
-                    "end": c.end,
-                    "chunk": c.number,
-                    **({"day": day} if day is not None else {}),
-                }
-                for c in chunks
-            ]
-            centroid = vecs.mean(axis=0) if len(vecs) else np.zeros(vecs.shape[1])
-            centroids.append((centroid / (np.linalg.norm(centroid) or 1.0)).astype(np.float32))
-            article_ids.append(article.article_id)
-            article_texts.append(article.text)
-            article_metas.append({**article.metadata(), "digest": digest, "chunks": len(chunks)})
-            if self.keyword is not None:
-                found = postings_for(
-                    chunk_ids,
-                    [c.text for c in chunks],
-                    article.source,
-                    article.article_id,
-                    day,
-                    article.title,
-                )
-                postings.append((article.source, digest, found))
-        with _reachable():
-            for i in range(0, len(ids), self.batch):
-                part = slice(i, i + self.batch)
-                self.chunks.upsert(
-                    ids=ids[part],
-                    embeddings=np.asarray(vectors[part], dtype=np.float32),
-                    documents=texts[part],
-                    metadatas=metas[part],  # type: ignore[arg-type]
-                )
-            for i in range(0, len(article_ids), self.batch):
-                part = slice(i, i + self.batch)
-                self.articles.upsert(
-                    ids=article_ids[part],
-                    embeddings=np.asarray(centroids[part]),
-                    documents=article_texts[part],
-                    metadatas=article_metas[part],  # type: ignore[arg-type]
-                )
-        if self.keyword is not None:
-            for source, digest, found in _by_source(postings):
-                self.keyword.add(source, digest, found)
+    def delete_sources(self, names: Sequence[str]) -> None:
+        """Remove every chunk and article of these sources: chunks first."""
+        if not names:
+            return
+        with reachable():
+            for i in range(0, len(names), 100):
+                where: Any = {"source": {"$in": list(names[i : i + 100])}}
+                self.chunks.delete(where=where)
+                self.articles.delete(where=where)
+        self.bump()
 
-    def heal_keyword(self) -> bool:
-        """Rebuild the keyword index from the stored chunks when the two hold different
-        chunks (an index built before keyword search, or written by a store opened without
-        it); True when it was rebuilt."""
-        if self.keyword is None:
-            return False
-        with _reachable():
-            if set(self.chunks.get(include=[])["ids"]) == self.keyword.chunk_ids():
-                return False
-            got = self.chunks.get(include=["documents", "metadatas"])
-        rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-        postings = [
-            posting
-            for cid, text, meta in rows
-            for posting in postings_for(
-                [cid],
-                [text],
-                str(meta["source"]),
-                str(meta["article_id"]),
-                _int_or_none(meta.get("day")),
-                str(meta["title"]),
+    def bump(self) -> None:
+        """Change the generation marker: other processes catch up on their next search."""
+        with reachable():
+            self.meta.upsert(
+                ids=[_GENERATION],
+                embeddings=np.zeros((1, 1), dtype=np.float32),
+                metadatas=[{"value": uuid.uuid4().hex}],
             )
+
+    def sweep(self, grace: float = 600.0) -> int:
+        """Delete chunks of versions no article record names, written more than `grace`
+        seconds ago (a write that failed before its commit); the number deleted."""
+        live = {(r.article_id, r.version) for r in self.records()}
+        with reachable():
+            got = self.chunks.get(include=["metadatas"])
+        cutoff = time.time() - grace
+        dead = [
+            cid
+            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+            if (str(meta["article_id"]), str(meta.get("version", ""))) not in live
+            and float(meta.get("written_at", 0.0)) < cutoff  # type: ignore[arg-type]
         ]
-        self.keyword.rebuild(self.digests_in_vectors(), postings)
-        return True
+        with reachable():
+            for i in range(0, len(dead), self.batch):
+                self.chunks.delete(ids=dead[i : i + self.batch])
+        return len(dead)
 
-    def digests_in_vectors(self) -> dict[str, str]:
-        """Digest of every source file the vector store holds."""
-        with _reachable():
-            metas = self.articles.get(include=["metadatas"])["metadatas"] or []
-        return {str(m["source"]): str(m["digest"]) for m in metas}
+    def _upsert(self, collection: Collection, rows: list[tuple[Any, ...]]) -> None:
+        for i in range(0, len(rows), self.batch):
+            ids, vectors, documents, metadatas = zip(*rows[i : i + self.batch], strict=True)
+            collection.upsert(
+                ids=list(ids),
+                embeddings=np.asarray(vectors, dtype=np.float32),
+                documents=list(documents),
+                metadatas=list(metadatas),
+            )
 
-    def save(self) -> None:
-        """Store the keyword index's matrices (the vectors are saved as they are written)."""
-        if self.keyword is not None:
-            self.keyword.save()
+    # -- reading ---------------------------------------------------------------------------
+
+    def generation(self) -> str:
+        """The current generation marker ("" before the first write)."""
+        with reachable():
+            got = self.meta.get(ids=[_GENERATION], include=["metadatas"])
+        metas = got["metadatas"] or []
+        return str(metas[0]["value"]) if metas else ""
+
+    def records(self, **where: Any) -> list[Record]:
+        """Article records, all or those matching one metadata condition."""
+        with reachable():
+            got = self.articles.get(where=where or None, include=["metadatas"])
+        return [_record(m) for m in got["metadatas"] or []]
+
+    def records_by_id(self, article_ids: Sequence[str]) -> list[Record]:
+        """The records of these articles (unknown ids left out)."""
+        with reachable():
+            got = self.articles.get(ids=list(article_ids), include=["metadatas"])
+        return [_record(m) for m in got["metadatas"] or []]
+
+    def sources(self, origin: Origin) -> dict[str, str]:
+        """The digest of every source of one origin, by name."""
+        return {r.source: r.digest for r in self.records(origin=origin)}
+
+    def chunks_of(self, records: Sequence[Record]) -> list[Hit]:
+        """The chunks of these articles' versions in force (score 0)."""
+        wanted = {(r.article_id, r.version) for r in records}
+        found: list[Hit] = []
+        ids = sorted({r.article_id for r in records})
+        for i in range(0, len(ids), 100):
+            where: Any = {"article_id": {"$in": ids[i : i + 100]}}
+            with reachable():
+                got = self.chunks.get(where=where, include=["documents", "metadatas"])
+            rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
+            hits = [to_hit(cid, doc, meta, 0.0) for cid, doc, meta in rows]
+            found += [h for h in hits if (h.article_id, h.version) in wanted]
+        return found
 
     def query(
         self, vector: NDArray[np.float32], k: int, days: tuple[int, int] | None = None
@@ -263,7 +224,7 @@ class Store:
         where: Any = (
             {"$and": [{"day": {"$gte": days[0]}}, {"day": {"$lte": days[1]}}]} if days else None
         )
-        with _reachable():
+        with reachable():
             result = self.chunks.query(
                 query_embeddings=[vector],  # type: ignore[arg-type]
                 n_results=k,
@@ -273,7 +234,7 @@ class Store:
         ids, docs = result["ids"][0], (result["documents"] or [[]])[0]
         metas, dists = (result["metadatas"] or [[]])[0], (result["distances"] or [[]])[0]
         return [
-            _hit(i, d, m, 1.0 - float(dist))
+            to_hit(i, d, m, 1.0 - float(dist))
             for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
         ]
 
@@ -282,7 +243,7 @@ class Store:
         each hit's score is 0 until the caller ranks it."""
         if not chunk_ids:
             return [], np.zeros((0, 0), dtype=np.float32)
-        with _reachable():
+        with reachable():
             got = self.chunks.get(
                 ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"]
             )
@@ -290,27 +251,27 @@ class Store:
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
         position = {cid: i for i, cid in enumerate(got["ids"])}
         order = [position[c] for c in chunk_ids if c in position]
-        hits = [_hit(got["ids"][i], docs[i], metas[i], 0.0) for i in order]
+        hits = [to_hit(got["ids"][i], docs[i], metas[i], 0.0) for i in order]
         return hits, vectors[order] if order else vectors
 
     def article(self, article_id: str) -> Article | None:
         """One article with its cleaned text, or None."""
-        with _reachable():
+        with reachable():
             got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
         if not got["ids"]:
             return None
-        return _article((got["metadatas"] or [{}])[0], (got["documents"] or [""])[0])
+        return to_article((got["metadatas"] or [{}])[0], (got["documents"] or [""])[0])
 
     def list_articles(self) -> list[Article]:
-        """Every article, with text, ordered by source file then id."""
-        with _reachable():
+        """Every article, with text, ordered by source then id."""
+        with reachable():
             got = self.articles.get(include=["documents", "metadatas"])
         pairs = zip(got["metadatas"] or [], got["documents"] or [], strict=True)
-        return sorted((_article(m, d) for m, d in pairs), key=lambda a: (a.source, a.article_id))
+        return sorted((to_article(m, d) for m, d in pairs), key=lambda a: (a.source, a.article_id))
 
     def counts(self) -> tuple[int, int]:
         """(articles, chunks) in the index."""
-        with _reachable():
+        with reachable():
             return self.articles.count(), self.chunks.count()
 
     def require_ready(self) -> None:
@@ -319,42 +280,55 @@ class Store:
             raise IndexNotReady("the index holds no articles yet: run `make index`")
 
 
-def _by_source(
-    postings: list[tuple[str, str, list[Posting]]],
-) -> list[tuple[str, str, list[Posting]]]:
-    """One entry a source file: a file of several articles (a page and its teasers) is
-    recorded once, with all their chunks."""
-    merged: dict[str, tuple[str, str, list[Posting]]] = {}
-    for source, digest, found in postings:
-        merged.setdefault(source, (source, digest, []))[2].extend(found)
-    return list(merged.values())
-
-
-def _int_or_none(value: Any) -> int | None:
-    return int(value) if isinstance(value, int) else None
-
-
-def _hit(chunk_id: str, text: str, meta: Any, score: float) -> Hit:
-    return Hit(
-        chunk_id=chunk_id,
+def _record(meta: Any) -> Record:
+    return Record(
         article_id=str(meta["article_id"]),
-        title=str(meta["title"]),
         source=str(meta["source"]),
-        text=text,
-        start=int(meta["start"]),
-        end=int(meta["end"]),
-        number=int(meta["chunk"]),
-        score=score,
-        day=_int_or_none(meta.get("day")),
+        origin=str(meta.get("origin", "seeds")),
+        digest=str(meta["digest"]),
+        version=str(meta.get("version", "")),
+        committed_at=float(meta.get("committed_at", 0.0)),
     )
 
 
-def _article(meta: Any, text: str) -> Article:
-    fields = ("publisher", "published", "url", "host_id")
-    return Article(
-        article_id=str(meta["article_id"]),
-        source=str(meta["source"]),
-        title=str(meta["title"]),
-        text=text,
-        **{f: (str(meta[f]) if meta.get(f) is not None else None) for f in fields},
-    )
+def _chunk_rows(source: Source) -> list[tuple[Any, ...]]:
+    """(id, vector, text, metadata) of every chunk of a source."""
+    now = time.time()
+    rows: list[tuple[Any, ...]] = []
+    for article, chunks, vectors in source.articles:
+        day = day_number(article.published)
+        for chunk, vector in zip(chunks, vectors, strict=True):
+            meta = {
+                "article_id": article.article_id,
+                "title": article.title,
+                "source": source.name,
+                "start": chunk.start,
+                "end": chunk.end,
+                "chunk": chunk.number,
+                "version": source.version,
+                "written_at": now,
+                **({"day": day} if day is not None else {}),
+            }
+            chunk_id = f"{article.article_id}@{source.version}:{chunk.number}"
+            rows.append((chunk_id, vector, chunk.text, meta))
+    return rows
+
+
+def _article_rows(source: Source) -> list[tuple[Any, ...]]:
+    """(id, centroid, text, metadata) of every article of a source: the commit records."""
+    now = time.time()
+    rows: list[tuple[Any, ...]] = []
+    for article, chunks, vectors in source.articles:
+        centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
+        centroid = (centroid / (np.linalg.norm(centroid) or 1.0)).astype(np.float32)
+        meta = {
+            **article.metadata(),
+            "source": source.name,
+            "digest": source.digest,
+            "version": source.version,
+            "origin": source.origin,
+            "chunks": len(chunks),
+            "committed_at": now,
+        }
+        rows.append((article.article_id, centroid, article.text, meta))
+    return rows

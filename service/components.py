@@ -10,8 +10,10 @@ missing extra stops the start with a clear error.
 import logging
 import threading
 
+from index.catalog import Catalog
 from index.embed import Embedder
 from index.errors import StoreUnavailable
+from index.ingest import Ingest
 from index.retrieve import Ranking, Retriever
 from index.store import Store, open_store
 from service.answering.chat import ChatBackend, open_backend
@@ -35,6 +37,7 @@ class Components:
         self.embedder = embedder or Embedder(settings.device, settings.embed_batch)
         self.chat = chat or (open_backend(settings) if generative else None)
         self._store: Store | None = None
+        self._catalog: Catalog | None = None
         self._lock = threading.Lock()
 
     def store(self) -> Store:
@@ -45,14 +48,25 @@ class Components:
                 log.info("store opened", extra={"chroma_mode": self.settings.chroma_mode})
             return self._store
 
-    def forget_store(self) -> None:
-        """Drop the store after a failure so the next request reconnects."""
+    def catalog(self) -> Catalog:
+        """This process's view of the committed articles and its keyword index, loaded from
+        the store the first time."""
+        store = self.store()
         with self._lock:
-            self._store = None
+            if self._catalog is None:
+                self._catalog = Catalog(store, self.settings.sync_interval)
+        self._catalog.refresh()
+        return self._catalog
 
     def retriever(self) -> Retriever:
         """Hybrid passage retrieval over the current store and its keyword index."""
-        return Retriever(self.store(), self.embedder, ranking=Ranking.from_settings(self.settings))
+        return Retriever(
+            self.store(), self.embedder, self.catalog(), Ranking.from_settings(self.settings)
+        )
+
+    def ingest(self) -> Ingest:
+        """Adding, replacing and deleting articles over HTTP."""
+        return Ingest(self.store(), self.embedder, self.settings, self.settings.max_article_bytes)
 
     def answerer(self) -> ExtractiveBackend:
         """The answerer of the configured backend over the current store."""
@@ -74,8 +88,9 @@ class Components:
             self.chat.close()
 
     def try_open(self) -> None:
-        """Open the store at startup if possible; a failure is logged, not raised."""
+        """Open the store and load the catalog at startup if possible; a failure is logged,
+        not raised."""
         try:
-            self.store()
+            self.catalog()
         except StoreUnavailable as exc:
             log.warning("store not reachable at startup", extra={"reason": str(exc)})

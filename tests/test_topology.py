@@ -3,14 +3,10 @@ index written to it over HTTP, and the app answering from it; and the compose fi
 checked against the Compose JSON Schema."""
 
 import json
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import jsonschema
 import pytest
 import yaml
@@ -21,39 +17,9 @@ from index.embed import Embedder
 from index.store import open_store
 from service.api.app import create_app
 from tests.conftest import LOCAL, ROOT, SEEDS, make_settings
+from tests.processes import free_port, start_chroma, stop
 
 SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
-CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_chroma(port: int, path: Path) -> subprocess.Popen[bytes]:
-    """`chroma run` on 127.0.0.1:port, returned once its heartbeat answers (60 s at most)."""
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).status_code == 200:
-                return proc
-        except httpx.TransportError:
-            time.sleep(0.3)
-    proc.terminate()
-    pytest.fail("chroma run did not start within 60 s")
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        proc.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
@@ -71,8 +37,14 @@ def test_compose_file_matches_compose_schema() -> None:
     assert SCHEMA.exists(), f"the Compose schema is read from {SCHEMA}, beside the repository"
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text(encoding="utf-8"))
     jsonschema.validate(compose, json.loads(SCHEMA.read_text(encoding="utf-8")))
-    assert {"chroma", "app"} <= set(compose["services"])
-    assert compose["services"]["app"]["environment"]["RAG_CHROMA_MODE"] == "http"
+    services = compose["services"]
+    assert {"chroma", "indexer", "app"} <= set(services)
+    app = services["app"]
+    assert app["deploy"]["replicas"] == 2
+    assert app["environment"]["RAG_CHROMA_MODE"] == "http"
+    assert "localhost" in app["environment"]["RAG_ALLOWED_HOSTS"]
+    assert app["depends_on"]["indexer"]["condition"] == "service_completed_successfully"
+    assert services["indexer"]["command"] == ["python", "-m", "index"]
 
 
 def test_topology_app_answers_from_chroma_server(

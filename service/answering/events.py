@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
-from index.store import Hit
+from index.chroma import Hit
 from service.answering.answer import Answer
 
 

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from index.chroma import Hit
 from index.embed import Embedder
 from index.retrieve import Retriever
-from index.store import Hit
 from index.terms import coverage, terms
 from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text
 from service.answering.candidates import Candidate, candidates

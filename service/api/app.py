@@ -14,7 +14,7 @@ from index import logs
 from index.embed import Embedder
 from service.answering.chat import ChatBackend
 from service.api import errors
-from service.api.middleware import BodyLimits, SecurityHeaders
+from service.api.middleware import BodyLimits, Limit, SecurityHeaders
 from service.api.routes import articles, ask, docs, health, openai, search, stream
 from service.components import Components
 from service.settings import Settings
@@ -52,9 +52,25 @@ def create_app(
         app.include_router(module.router)
     app.mount("/docs/assets", docs.assets, name="docs-assets")
     # The last added runs first: headers on every answer, then the host, then the body.
-    app.add_middleware(BodyLimits, max_bytes=settings.max_body_bytes, timeout=settings.body_timeout)
+    app.add_middleware(
+        BodyLimits,
+        limits=body_limits(settings),
+        default=Limit("*", "/", settings.max_body_bytes, "RAG_MAX_BODY_BYTES"),
+        timeout=settings.body_timeout,
+    )
     app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     if (STATIC / "index.html").exists():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app
+
+
+def body_limits(settings: Settings) -> list[Limit]:
+    """Larger bodies for the routes that take articles: an article's JSON may escape its
+    text to several times its size, so the article limit itself is checked on the text."""
+    article = 4 * settings.max_article_bytes + 64 * 1024
+    return [
+        Limit("POST", "/api/articles/bulk", settings.max_bulk_bytes, "RAG_MAX_BULK_BYTES"),
+        Limit("POST", "/api/articles", article, "RAG_MAX_ARTICLE_BYTES"),
+        Limit("PUT", "/api/articles/", article, "RAG_MAX_ARTICLE_BYTES"),
+    ]

@@ -12,7 +12,8 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from index.errors import IndexError_, IndexNotReady, StoreUnavailable
+from index.errors import IndexError_, IndexNotReady, StoreUnavailable, UnreadableArticle
+from index.ingest import ArticleConflict, ArticleNotFound, ArticleTooLarge
 from service.answering.errors import ServiceError
 from service.api.middleware import SECURITY_HEADERS
 
@@ -23,15 +24,23 @@ class QuestionRejected(ServiceError):
     """The question is well-formed JSON but cannot be answered as asked."""
 
 
-def _status_for(exc: Exception) -> int:
-    if isinstance(exc, QuestionRejected):
-        return 422
-    if isinstance(exc, (IndexNotReady, StoreUnavailable)):
-        return 503
-    return 500
+_STATUS: list[tuple[type[Exception], int]] = [
+    (QuestionRejected, 422),
+    (UnreadableArticle, 422),
+    (ArticleNotFound, 404),
+    (ArticleConflict, 409),
+    (ArticleTooLarge, 413),
+    (IndexNotReady, 503),
+    (StoreUnavailable, 503),
+]
 
 
-def _field_message(error: dict[str, object]) -> str:
+def status_for(exc: Exception) -> int:
+    """The HTTP status of an error raised on purpose."""
+    return next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+
+
+def field_message(error: dict[str, object]) -> str:
     loc = [str(p) for p in error.get("loc", ()) if p not in ("body",)]  # type: ignore[attr-defined]
     where = ".".join(loc) or "request body"
     msg = str(error.get("msg", "is invalid"))
@@ -46,14 +55,14 @@ def _field_message(error: dict[str, object]) -> str:
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    messages = [_field_message(e) for e in exc.errors()]
+    messages = [field_message(e) for e in exc.errors()]
     return JSONResponse(
         status_code=422, content={"detail": "; ".join(messages), "errors": messages}
     )
 
 
 async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
-    status = _status_for(exc)
+    status = status_for(exc)
     headers = {"Retry-After": "5"} if status == 503 else None
     return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
 

@@ -7,6 +7,8 @@ untouched.
 
 import asyncio
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -44,25 +46,47 @@ class SecurityHeaders:
         await self.app(scope, receive, with_headers)
 
 
-class BodyLimits:
-    """A request body must arrive whole within `timeout` seconds (408) and weigh at most
-    `max_bytes` (413, refused from its Content-Length before a byte is read when it says
-    so). The body is then handed to the app as one message."""
+@dataclass(frozen=True)
+class Limit:
+    """The largest body of requests of one method whose path starts with `prefix`."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, timeout: float) -> None:
+    method: str
+    prefix: str
+    max_bytes: int
+    setting: str
+
+
+class BodyLimits:
+    """A request body must arrive whole within `timeout` seconds (408) and weigh at most its
+    route's limit (413, refused from its Content-Length before a byte is read when it says
+    so; the first matching `Limit`, else `default`). The body is then handed to the app as
+    one message."""
+
+    def __init__(
+        self, app: ASGIApp, limits: Sequence[Limit], default: Limit, timeout: float
+    ) -> None:
         self.app = app
-        self.max_bytes = max_bytes
+        self.limits = list(limits)
+        self.default = default
         self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
+        limit = next(
+            (
+                rule
+                for rule in self.limits
+                if rule.method == scope["method"] and scope["path"].startswith(rule.prefix)
+            ),
+            self.default,
+        )
         declared = dict(scope["headers"]).get(b"content-length", b"")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            await self.refuse(send, 413, self.too_large())
+        if declared.isdigit() and int(declared) > limit.max_bytes:
+            await self.refuse(send, 413, _too_large(limit))
             return
-        body = await self.read(receive, send)
+        body = await self.read(receive, send, limit)
         if body is None:
             return
         delivered = False
@@ -76,7 +100,7 @@ class BodyLimits:
 
         await self.app(scope, replay, send)
 
-    async def read(self, receive: Receive, send: Send) -> bytes | None:
+    async def read(self, receive: Receive, send: Send, limit: Limit) -> bytes | None:
         """The whole body, or None once a refusal was sent (or the client left)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
@@ -91,15 +115,12 @@ class BodyLimits:
             if message["type"] == "http.disconnect":
                 return None
             size += len(message.get("body", b""))
-            if size > self.max_bytes:
-                await self.refuse(send, 413, self.too_large())
+            if size > limit.max_bytes:
+                await self.refuse(send, 413, _too_large(limit))
                 return None
             parts.append(message.get("body", b""))
             if not message.get("more_body", False):
                 return b"".join(parts)
-
-    def too_large(self) -> str:
-        return f"the request body is larger than {self.max_bytes} bytes (RAG_MAX_BODY_BYTES)"
 
     @staticmethod
     async def refuse(send: Send, status: int, detail: str) -> None:
@@ -112,3 +133,7 @@ class BodyLimits:
         ]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": content})
+
+
+def _too_large(limit: Limit) -> str:
+    return f"the request body is larger than {limit.max_bytes} bytes ({limit.setting})"

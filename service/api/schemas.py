@@ -13,7 +13,7 @@ from pydantic import (
     field_validator,
 )
 
-from index.store import Hit
+from index.chroma import Hit
 from service.answering.answer import MAX_QUESTION_CHARS
 
 Since = Annotated[
@@ -49,6 +49,9 @@ def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("must not be empty or only spaces")
     return value.strip()
+
+
+NonBlank = Annotated[Text, AfterValidator(_not_blank)]
 
 
 class Turn(BaseModel):
@@ -212,27 +215,6 @@ class SearchResponse(BaseModel):
 
     query: str = Field(description="The query as given.")
     results: list[SearchHit] = Field(description="Best first.")
-
-
-class ArticleSummary(BaseModel):
-    """An article's metadata."""
-
-    article_id: str = Field(description="Id used in citations.")
-    title: str = Field(description="Title from the manifest or the page; never invented.")
-    source: str = Field(description="Seed file name.")
-    publisher: str | None = Field(None, description="Publisher, when known.")
-    published: str | None = Field(None, description="Publication date (ISO), when known.")
-    url: str | None = Field(None, description="Original address, when known.")
-    host_id: str | None = Field(
-        None, description="For a teaser story found on another article's page: that article's id."
-    )
-    characters: int = Field(description="Length of the cleaned text.")
-
-
-class ArticleDetail(ArticleSummary):
-    """An article with its full cleaned text; citation offsets index into `text`."""
-
-    text: str = Field(description="The cleaned article text.")
 
 
 class Health(BaseModel):

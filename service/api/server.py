@@ -22,6 +22,7 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from uvicorn.server import ServerState
 from uvicorn.supervisors import Multiprocess
 
+from index.embed import Embedder
 from service.api.app import create_app
 from service.settings import Settings
 
@@ -130,11 +131,15 @@ def server_config(
     )
 
 
-def serve(settings: Settings, host: str, port: int, workers: int = 1) -> None:
-    """Serve until interrupted: the app in this process, or `workers` worker processes that
-    each build it from the same `RAG_*` environment."""
+def serve(
+    settings: Settings, host: str, port: int, workers: int = 1, embedder: Embedder | None = None
+) -> None:
+    """Serve until interrupted: the app in this process (with the model already loaded, if
+    given), or `workers` worker processes that each build it from the same `RAG_*`
+    environment."""
     if workers <= 1:
-        uvicorn.Server(server_config(create_app(settings), settings, host, port)).run()
+        app = create_app(settings, embedder)
+        uvicorn.Server(server_config(app, settings, host, port)).run()
         return
     config = server_config(APP_FACTORY, settings, host, port, workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -20,7 +20,11 @@ def test_cli_build_then_status(env: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "2 added" in capsys.readouterr().out
     assert main(["status"]) == 0
     out = capsys.readouterr().out
-    assert "articles: 5 (from 2 files)" in out and "all-MiniLM-L6-v2" in out and "chroma" in out
+    assert (
+        "articles: 5 (2 files of the seeds folder, 0 added over HTTP)" in out
+        and "all-MiniLM-L6-v2" in out
+        and "chroma" in out
+    )
 
 
 def test_cli_unreadable_file_exit_code_one(env: Path, capsys: pytest.CaptureFixture[str]) -> None:

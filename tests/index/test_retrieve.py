@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 
 from index.build import sync
+from index.catalog import Catalog
+from index.chroma import Hit, day_number
 from index.embed import Embedder, Tokens
 from index.rank import (
     fold_duplicates,
@@ -21,7 +23,7 @@ from index.rank import (
 )
 from index.retrieve import Ranking, Retriever, day_window
 from index.settings import Settings
-from index.store import Hit, Store, connect, day_number, open_store
+from index.store import Store, open_store
 
 WIRE = (
     "Engineers in Port Veltrano finished the new sea wall on Monday, three months ahead of "
@@ -87,7 +89,7 @@ def _articles(hits: list[Hit]) -> list[str]:
 def test_retriever_search_keeps_signature_for_existing_callers(
     store: Store, embedder: Embedder
 ) -> None:
-    hits = Retriever(store, embedder).search("When did the fish market reopen?", 3)
+    hits = Retriever(store, embedder, Catalog(store)).search("When did the fish market reopen?", 3)
     assert 1 <= len(hits) <= 3
     assert hits[0].article_id == "market"
     assert all(isinstance(h, Hit) for h in hits)
@@ -96,19 +98,21 @@ def test_retriever_search_keeps_signature_for_existing_callers(
 def test_retriever_hybrid_finds_exact_code_that_dense_ranks_lower(
     store: Store, embedder: Embedder
 ) -> None:
-    hybrid = Retriever(store, embedder).search("QX-7741", 2)
+    hybrid = Retriever(store, embedder, Catalog(store)).search("QX-7741", 2)
     assert hybrid[0].article_id == "code"
 
 
 def test_retriever_keyword_mode_uses_bm25_only(store: Store, embedder: Embedder) -> None:
-    hits = Retriever(store, embedder, ranking=Ranking(mode="keyword")).search(
+    hits = Retriever(store, embedder, Catalog(store), ranking=Ranking(mode="keyword")).search(
         "trawler inspectors", 5
     )
     assert _articles(hits) == ["code"]
 
 
 def test_retriever_folds_the_same_story_published_twice(store: Store, embedder: Embedder) -> None:
-    hits = Retriever(store, embedder).search("sea wall finished ahead of schedule", 5)
+    hits = Retriever(store, embedder, Catalog(store)).search(
+        "sea wall finished ahead of schedule", 5
+    )
     wire = [h for h in hits if h.article_id in ("wire-a", "wire-b")]
     assert {h.article_id for h in wire} == {wire[0].article_id}
     assert set(wire[0].duplicates) == {"wire-a", "wire-b"} - {wire[0].article_id}
@@ -116,7 +120,7 @@ def test_retriever_folds_the_same_story_published_twice(store: Store, embedder: 
 
 def test_retriever_without_folding_returns_both_copies(store: Store, embedder: Embedder) -> None:
     ranking = Ranking(duplicate_overlap=1.0)
-    hits = Retriever(store, embedder, ranking=ranking).search(
+    hits = Retriever(store, embedder, Catalog(store), ranking=ranking).search(
         "sea wall finished ahead of schedule", 5
     )
     assert {"wire-a", "wire-b"} <= set(_articles(hits))
@@ -125,7 +129,7 @@ def test_retriever_without_folding_returns_both_copies(store: Store, embedder: E
 def test_retriever_search_since_until_leaves_out_other_days(
     store: Store, embedder: Embedder
 ) -> None:
-    retriever = Retriever(store, embedder)
+    retriever = Retriever(store, embedder, Catalog(store))
     hits = retriever.search("Port Veltrano", 10, since=date(2022, 6, 11), until=date(2022, 6, 12))
     assert set(_articles(hits)) <= {"wire-b", "market"} and hits
     assert "undated" not in _articles(retriever.search("night trains", 5, since=date(2000, 1, 1)))
@@ -137,14 +141,12 @@ def test_retriever_search_since_until_leaves_out_other_days(
 def test_retriever_within_applies_window_to_plain_searches(
     store: Store, embedder: Embedder
 ) -> None:
-    bounded = Retriever(store, embedder).within(None, date(2021, 12, 31))
+    bounded = Retriever(store, embedder, Catalog(store)).within(None, date(2021, 12, 31))
     assert _articles(bounded.search("Port Veltrano fish market trawler", 5)) == ["code"]
 
 
-def test_retriever_dense_only_without_keyword_index(settings: Settings, embedder: Embedder) -> None:
-    bare = Store(connect(settings), settings.collection)
-    retriever = Retriever(bare, embedder)
-    assert retriever.ranking.mode == "dense"
+def test_retriever_dense_mode_uses_embeddings_only(store: Store, embedder: Embedder) -> None:
+    retriever = Retriever(store, embedder, Catalog(store), ranking=Ranking(mode="dense"))
     assert retriever.search("fish market reopened", 2)[0].article_id == "market"
 
 
@@ -319,9 +321,14 @@ def test_retriever_recency_prefers_the_later_copy_as_of_its_day(
     store: Store, embedder: Embedder
 ) -> None:
     question = "When was the Port Veltrano sea wall finished?"
-    plain = Retriever(store, embedder, ranking=Ranking(duplicate_overlap=1.0, rerank=0))
+    plain = Retriever(
+        store, embedder, Catalog(store), ranking=Ranking(duplicate_overlap=1.0, rerank=0)
+    )
     recent = Retriever(
-        store, embedder, ranking=Ranking(duplicate_overlap=1.0, rerank=0, recency=1.0)
+        store,
+        embedder,
+        Catalog(store),
+        ranking=Ranking(duplicate_overlap=1.0, rerank=0, recency=1.0),
     )
     assert _articles(plain.search(question, 2))[0] == "wire-a"
     assert _articles(recent.search(question, 2, until=date(2022, 6, 11)))[0] == "wire-b"

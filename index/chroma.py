@@ -1,0 +1,131 @@
+"""Talking to Chroma: the client, its failures as `StoreUnavailable`, and its records read back
+as hits and articles.
+
+Chroma's default embedding function downloads a model, so every collection is opened with
+`embedding_function=None` and every write and query passes vectors we computed.
+"""
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import chromadb
+import httpx
+from chromadb.api import ClientAPI
+
+from index.articles import Article
+from index.errors import StoreUnavailable
+from index.settings import Settings
+
+_DATE = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})")
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with where it comes from. `score`: higher is better (cosine
+    similarity from the store; the fused score once the retriever ranked it).
+    `duplicates`: other articles carrying the same story, folded into this hit.
+    `version`: the version of its article the chunk belongs to (see `index.store`)."""
+
+    chunk_id: str
+    article_id: str
+    title: str
+    source: str
+    text: str
+    start: int
+    end: int
+    number: int
+    score: float
+    duplicates: tuple[str, ...] = ()
+    day: int | None = None  # publication day as yyyymmdd, when the article has a date
+    version: str = ""
+
+
+def day_number(published: str | None) -> int | None:
+    """A publication date (`2022-06-12`, `2022/06/12`, or a timestamp) as 20220612."""
+    match = _DATE.match(published.strip()) if published else None
+    if not match:
+        return None
+    try:
+        return int(date(*map(int, match.groups())).strftime("%Y%m%d"))
+    except ValueError:
+        return None
+
+
+@contextmanager
+def reachable() -> Iterator[None]:
+    """Turn connection and server failures of the Chroma client into StoreUnavailable."""
+    try:
+        yield
+    except (
+        ConnectionError,
+        TimeoutError,
+        OSError,
+        httpx.HTTPError,
+        chromadb.errors.ChromaError,
+    ) as exc:
+        raise StoreUnavailable(f"the Chroma store failed: {exc}") from exc
+    except ValueError as exc:
+        if "connect" in str(exc).lower():
+            raise StoreUnavailable(f"the Chroma store cannot be reached: {exc}") from exc
+        raise
+
+
+def connect(settings: Settings) -> ClientAPI:
+    """A Chroma client: on disk in `data_dir`, or a `chroma run` server over HTTP."""
+    chroma_settings = chromadb.config.Settings(anonymized_telemetry=False)
+    with reachable():
+        if settings.chroma_mode == "http":
+            client = chromadb.HttpClient(
+                host=settings.chroma_host, port=settings.chroma_port, settings=chroma_settings
+            )
+            _bound_http_timeout(client, settings.chroma_timeout)
+            return client
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(
+            path=str(settings.data_dir / "chroma"), settings=chroma_settings
+        )
+
+
+def _bound_http_timeout(client: ClientAPI, seconds: float) -> None:
+    """Chroma's HTTP client waits forever by default; a hung server must give a 503 instead."""
+    session = getattr(getattr(client, "_server", None), "_session", None)
+    if isinstance(session, httpx.Client):
+        session.timeout = httpx.Timeout(seconds)
+
+
+def int_or_none(value: Any) -> int | None:
+    """An integer metadata value, or None."""
+    return int(value) if isinstance(value, int) else None
+
+
+def to_hit(chunk_id: str, text: str, meta: Any, score: float) -> Hit:
+    """A chunk record as a hit."""
+    return Hit(
+        chunk_id=chunk_id,
+        article_id=str(meta["article_id"]),
+        title=str(meta["title"]),
+        source=str(meta["source"]),
+        text=text,
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        number=int(meta["chunk"]),
+        score=score,
+        day=int_or_none(meta.get("day")),
+        version=str(meta.get("version", "")),
+    )
+
+
+def to_article(meta: Any, text: str) -> Article:
+    """An article record as an article."""
+    fields = ("publisher", "published", "url", "host_id")
+    return Article(
+        article_id=str(meta["article_id"]),
+        source=str(meta["source"]),
+        title=str(meta["title"]),
+        text=text,
+        **{f: (str(meta[f]) if meta.get(f) is not None else None) for f in fields},
+    )

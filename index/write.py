@@ -1,0 +1,76 @@
+"""Embedding and writing sources in batches: the model is much faster on full batches than on
+one short article at a time, and Chroma on a few large calls than on many small ones. The
+indexer (`index.build`) and articles sent over HTTP (`index.ingest`) both write this way."""
+
+from dataclasses import dataclass
+
+from index.articles import Article
+from index.chunk import Chunk, chunk_text
+from index.clean import CLEANER_VERSION
+from index.embed import Embedder
+from index.settings import Settings
+from index.store import Origin, Source, Store
+
+# Chunks embedded in one call: enough to sort them by length and fill every batch.
+FLUSH_CHUNKS = 512
+
+
+def signature(settings: Settings, embedder_name: str) -> str:
+    """What, besides a file's bytes, decides its chunks: a change here re-indexes everything."""
+    return (
+        f"clean={CLEANER_VERSION};tokens={settings.chunk_tokens};overlap={settings.chunk_overlap};"
+        f"model={embedder_name};embedded=title+chunk;versioned=1"
+    )
+
+
+def embedded_text(title: str, chunk: str) -> str:
+    """What the model embeds for a chunk: its article's title first, so a passage that never
+    names its subject is still found by it (the stored text is the chunk alone)."""
+    return f"{title}\n{chunk}" if title else chunk
+
+
+@dataclass(frozen=True)
+class _Waiting:
+    name: str
+    digest: str
+    origin: Origin
+    articles: list[tuple[Article, list[Chunk]]]
+
+
+class SourceWriter:
+    """Sources waiting to be embedded and written; `flush` writes what is left. A source is
+    written (committed) only once all its chunks are embedded."""
+
+    def __init__(self, store: Store, embedder: Embedder, settings: Settings) -> None:
+        self.store, self.embedder, self.settings = store, embedder, settings
+        self.waiting: list[_Waiting] = []
+        self.chunks = 0
+
+    def add(self, name: str, digest: str, origin: Origin, articles: list[Article]) -> int:
+        """Queue a source; the number of chunks its articles make."""
+        tokens, overlap = self.settings.chunk_tokens, self.settings.chunk_overlap
+        split = [(a, chunk_text(a.text, tokens, overlap)) for a in articles]
+        count = sum(len(chunks) for _, chunks in split)
+        self.waiting.append(_Waiting(name, digest, origin, split))
+        self.chunks += count
+        if self.chunks >= FLUSH_CHUNKS:
+            self.flush()
+        return count
+
+    def flush(self) -> None:
+        """Embed every waiting chunk in one call and write the sources."""
+        if not self.waiting:
+            return
+        texts = [
+            embedded_text(a.title, c.text) for w in self.waiting for a, cs in w.articles for c in cs
+        ]
+        vectors = self.embedder.encode(texts)
+        sources, at = [], 0
+        for w in self.waiting:
+            parts = []
+            for article, chunks in w.articles:
+                parts.append((article, chunks, vectors[at : at + len(chunks)]))
+                at += len(chunks)
+            sources.append(Source(w.name, w.digest, w.origin, parts))
+        self.store.write(sources)
+        self.waiting, self.chunks = [], 0

@@ -1,0 +1,97 @@
+"""`python -m service.run`: what `make run` does: index the seeds folder, then serve on
+HOST:PORT with WORKERS worker processes.
+
+The embedded store is one process's, so several workers share a Chroma server. Unless one
+is configured (`RAG_CHROMA_MODE=http`), a `chroma run` server is started on
+127.0.0.1:RAG_CHROMA_PORT for the run, with its data in `<RAG_DATA_DIR>/chroma-server`, and
+stopped with it.
+"""
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from pydantic import ValidationError
+
+from index import logs
+from index.build import sync
+from index.embed import Embedder
+from index.settings import settings_problem
+from index.store import open_store
+from service.api.server import serve
+from service.settings import Settings
+
+log = logging.getLogger("service.run")
+CHROMA = Path(sys.executable).parent / "chroma"
+
+
+def main() -> None:
+    """Index, then serve until interrupted."""
+    logs.configure()
+    workers = int(os.environ.get("WORKERS", "1"))
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        sys.exit(f"error: {settings_problem(exc)}")
+    embedder = Embedder(settings.device, settings.embed_batch)
+    with shared_store(settings, workers) as settings:
+        report = sync(settings, open_store(settings), embedder)
+        for source, reason in sorted(report.skipped.items()):
+            log.warning("seed file skipped", extra={"source": source, "reason": reason})
+        log.info("seeds indexed", extra={"added": len(report.added), "unchanged": report.unchanged})
+        serve(
+            settings,
+            host=os.environ.get("HOST", "127.0.0.1"),
+            port=int(os.environ.get("PORT", "8000")),
+            workers=workers,
+            embedder=embedder if workers <= 1 else None,
+        )
+
+
+@contextmanager
+def shared_store(settings: Settings, workers: int) -> Iterator[Settings]:
+    """The settings to serve with: as given, or pointing at a `chroma run` server started
+    here when several workers would otherwise each open the embedded store."""
+    if workers <= 1 or settings.chroma_mode == "http":
+        yield settings
+        return
+    path = settings.data_dir / "chroma-server"
+    path.mkdir(parents=True, exist_ok=True)
+    command = [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(settings.chroma_port)]
+    server = subprocess.Popen(
+        [*command, "--path", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        wait_for_chroma(settings.chroma_port, server)
+        log.info("chroma server started for the workers", extra={"port": settings.chroma_port})
+        # The workers build their settings from the environment.
+        os.environ["RAG_CHROMA_MODE"] = "http"
+        os.environ["RAG_CHROMA_HOST"] = "127.0.0.1"
+        yield settings.model_copy(update={"chroma_mode": "http", "chroma_host": "127.0.0.1"})
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+def wait_for_chroma(port: int, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    """Return once the server's heartbeat answers; exit with the reason when it does not."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit(f"error: `chroma run` exited (is port {port} taken? set RAG_CHROMA_PORT)")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=2).is_success:
+                return
+        except httpx.TransportError:
+            time.sleep(0.3)
+    sys.exit(f"error: `chroma run` did not answer on port {port} within {timeout:g} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""Real processes on loopback for the topology tests: a `chroma run` server and the app as
+`python -m service` (or `python -m service.run`), each started and stopped within bounds."""
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pytest
+
+PYTHON = sys.executable
+CHROMA = Path(PYTHON).parent / "chroma"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    """Return once `url` answers 200; fail when the process exits or the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"{proc.args} exited with {proc.returncode} before {url} answered")
+        try:
+            if httpx.get(url, timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    stop(proc)
+    pytest.fail(f"{url} did not answer within {timeout:g} s")
+
+
+def start_chroma(port: int, path: Path) -> subprocess.Popen[bytes]:
+    """`chroma run` on 127.0.0.1:port, returned once its heartbeat answers (60 s at most)."""
+    proc = subprocess.Popen(
+        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, timeout=60)
+    return proc
+
+
+def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
+    """SIGTERM, then SIGKILL after `timeout` seconds."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
+@contextmanager
+def app_process(env: dict[str, str], module: str = "service") -> Iterator[str]:
+    """`python -m <module>` with these settings on a free port; yields its base URL."""
+    port = free_port()
+    full = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "RAG_LOG_LEVEL": "WARNING", **env}
+    proc = subprocess.Popen(
+        [PYTHON, "-m", module], env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{url}/health", proc)
+        yield url
+    finally:
+        stop(proc)
