@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
 .PHONY: run run-local setup setup-local setup-test chromium index test lint eval eval-holdout \
-	bench clean
+	bench bench-scale clean
 
 # Each stamp is rebuilt only when pyproject.toml changes, so a second `make run` or
 # `make test` installs nothing.
@@ -76,8 +76,20 @@ eval-holdout: setup
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout2_questions.jsonl
 
-bench: setup
+$(VENV)/.installed-bench: $(VENV)/.installed-local
+	$(BIN)/pip install --quiet -e '.[dev,local,bench]'
+	touch $@
+
+# Speed and memory, each beside its baseline in the same run (see README); slow: about an
+# hour on two cores. PARTS="search load" for some; results in bench/results/.
+PARTS ?= all
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m service.measure.bench $(PARTS)
 	$(BIN)/python -m service.measure.latency
+
+# Search at ~100,000 chunks against ~10,000 (builds both indexes: hours on two cores).
+bench-scale: $(VENV)/.installed-bench
+	$(BIN)/python -m service.measure.bench scale
 
 # Retrieval and answers on the public question sets in ../shared/bench, each corpus indexed
 # into a throwaway index and asked over the service's HTTP routes; prints our figures beside

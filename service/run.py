@@ -61,14 +61,8 @@ def shared_store(settings: Settings, workers: int) -> Iterator[Settings]:
     if workers <= 1 or settings.chroma_mode == "http":
         yield settings
         return
-    path = settings.data_dir / "chroma-server"
-    path.mkdir(parents=True, exist_ok=True)
-    command = [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(settings.chroma_port)]
-    server = subprocess.Popen(
-        [*command, "--path", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    server = start_chroma(settings.data_dir / "chroma-server", settings.chroma_port)
     try:
-        wait_for_chroma(settings.chroma_port, server)
         log.info("chroma server started for the workers", extra={"port": settings.chroma_port})
         # The workers build their settings from the environment.
         os.environ["RAG_CHROMA_MODE"] = "http"
@@ -77,6 +71,19 @@ def shared_store(settings: Settings, workers: int) -> Iterator[Settings]:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def start_chroma(path: Path, port: int) -> subprocess.Popen[bytes]:
+    """`chroma run` on 127.0.0.1:`port` over the folder `path` (an embedded index's `chroma`
+    folder serves as it is), returned once its heartbeat answers."""
+    path.mkdir(parents=True, exist_ok=True)
+    server = subprocess.Popen(
+        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for_chroma(port, server)
+    return server
 
 
 def wait_for_chroma(port: int, server: subprocess.Popen[bytes], timeout: float = 60) -> None:
@@ -90,6 +97,7 @@ def wait_for_chroma(port: int, server: subprocess.Popen[bytes], timeout: float =
                 return
         except httpx.TransportError:
             time.sleep(0.3)
+    server.terminate()
     sys.exit(f"error: `chroma run` did not answer on port {port} within {timeout:g} s")
 
 

@@ -9,13 +9,11 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 
 import httpx
 import pytest
 
 PYTHON = sys.executable
-CHROMA = Path(PYTHON).parent / "chroma"
 
 
 def free_port() -> int:
@@ -38,17 +36,6 @@ def wait_for(url: str, proc: subprocess.Popen[bytes], timeout: float = 120) -> N
         time.sleep(0.3)
     stop(proc)
     pytest.fail(f"{url} did not answer within {timeout:g} s")
-
-
-def start_chroma(port: int, path: Path) -> subprocess.Popen[bytes]:
-    """`chroma run` on 127.0.0.1:port, returned once its heartbeat answers (60 s at most)."""
-    proc = subprocess.Popen(
-        [str(CHROMA), "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(f"http://127.0.0.1:{port}/api/v2/heartbeat", proc, timeout=60)
-    return proc
 
 
 def stop(proc: subprocess.Popen[bytes], timeout: float = 30) -> None:

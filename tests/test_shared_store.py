@@ -15,8 +15,9 @@ import pytest
 from index.build import sync
 from index.embed import Embedder
 from index.store import open_store
+from service.run import start_chroma
 from tests.conftest import SEEDS, make_settings
-from tests.processes import app_process, free_port, start_chroma, stop
+from tests.processes import app_process, free_port, stop
 
 TIMEOUT = 120  # seconds a request may take on a loaded machine
 VISIBLE_WITHIN = 1.0  # seconds, as the README promises (RAG_SYNC_INTERVAL is 0.5)
@@ -30,7 +31,7 @@ def apps(
     alone, so its searches show the keyword side on its own."""
     root = tmp_path_factory.mktemp("shared")
     port = free_port()
-    chroma = start_chroma(port, root / "chroma")
+    chroma = start_chroma(root / "chroma", port)
     try:
         settings = make_settings(SEEDS, root / "data", chroma_mode="http", chroma_port=port)
         sync(settings, open_store(settings), embedder)

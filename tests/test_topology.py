@@ -16,8 +16,9 @@ from index.build import sync
 from index.embed import Embedder
 from index.store import open_store
 from service.api.app import create_app
+from service.run import start_chroma
 from tests.conftest import LOCAL, ROOT, SEEDS, make_settings
-from tests.processes import free_port, start_chroma, stop
+from tests.processes import free_port, stop
 
 SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 
@@ -26,7 +27,7 @@ SCHEMA = ROOT.parent / "shared" / "schemas" / "compose-spec.json"
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A real Chroma server on a free loopback port, stopped after the module."""
     port = free_port()
-    proc = start_chroma(port, tmp_path_factory.mktemp("chroma-server"))
+    proc = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
     try:
         yield port
     finally:
@@ -66,7 +67,7 @@ def test_topology_app_answers_from_chroma_server(
 
 def test_topology_chroma_server_stopped_gives_503(tmp_path: Path, embedder: Embedder) -> None:
     port = free_port()
-    proc = start_chroma(port, tmp_path / "chroma")
+    proc = start_chroma(tmp_path / "chroma", port)
     try:
         settings = make_settings(SEEDS, tmp_path / "data", chroma_mode="http", chroma_port=port)
         sync(settings, open_store(settings), embedder)
