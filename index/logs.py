@@ -3,11 +3,15 @@
 import json
 import logging
 import sys
+from contextvars import ContextVar
 from typing import Any
 
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime"}
 # Never written out, whatever a caller passes in `extra=`.
-_SECRET_KEYS = {"api_key", "authorization", "password", "token", "secret"}
+_SECRET_KEYS = {"api_key", "authorization", "password", "token", "secret", "key"}
+# The request being served (set by the service for each request): every line logged while
+# serving it carries its id.
+request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 
 class JsonFormatter(logging.Formatter):
@@ -20,6 +24,8 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
+        if (current := request_id.get()) is not None:
+            entry["request_id"] = current
         for key, value in vars(record).items():
             if key not in _STANDARD and not key.startswith("_"):
                 entry[key] = "[redacted]" if key.lower() in _SECRET_KEYS else value

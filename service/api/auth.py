@@ -1,0 +1,140 @@
+"""Who may do what: API keys with scopes, and each caller's rate limit.
+
+`RAG_API_KEYS` (or the file `RAG_API_KEYS_FILE`, one entry a line, `#` for comments) lists
+`name:key:scopes`, scopes joined by `+`:
+
+    ask     ask, search, stream, /v1, and read articles
+    write   add, replace and delete articles
+    admin   read /metrics
+
+Unset, the service is open (one warning at start-up). Set, every `/api/*`, `/v1/*` and
+`/metrics` request needs `Authorization: Bearer <key>`: none or an unknown key is a 401
+with `WWW-Authenticate`, a key without the route's scope a 403. Keys are compared in
+constant time and never logged; the key's name is (as `caller`).
+"""
+
+import hmac
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import HTTPException, Request
+
+from service.api.ratelimit import RateLimiter
+
+log = logging.getLogger(__name__)
+SCOPES = frozenset({"ask", "write", "admin"})
+MIN_KEY_CHARS = 16
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """One caller's key and what it may do."""
+
+    name: str
+    secret: str
+    scopes: frozenset[str]
+
+    def __repr__(self) -> str:  # never the secret, even in a traceback
+        return f"ApiKey(name={self.name!r}, scopes={sorted(self.scopes)})"
+
+
+def parse_keys(text: str) -> list[ApiKey]:
+    """Keys from `name:key:scopes` entries separated by commas or lines; ValueError in words."""
+    keys = []
+    entries = [e.strip() for line in text.splitlines() for e in line.split(",")]
+    for entry in entries:
+        if not entry or entry.startswith("#"):
+            continue
+        parts = entry.split(":")
+        if len(parts) != 3 or not parts[0] or not parts[1]:
+            raise ValueError("each API key is name:key:scopes, e.g. reader:<key>:ask")
+        name, secret, scopes = parts
+        wanted = frozenset(s.strip() for s in scopes.split("+") if s.strip())
+        if not wanted or wanted - SCOPES:
+            raise ValueError(f"key {name!r}: scopes are ask, write and admin, joined by +")
+        if len(secret) < MIN_KEY_CHARS:
+            raise ValueError(f"key {name!r}: a key needs at least {MIN_KEY_CHARS} characters")
+        keys.append(ApiKey(name, secret, wanted))
+    if len({k.name for k in keys}) != len(keys):
+        raise ValueError("two API keys have the same name")
+    return keys
+
+
+def load_keys(inline: str | None, file: Path | None) -> list[ApiKey]:
+    """The keys of the settings (inline and file together)."""
+    text = inline or ""
+    if file is not None:
+        text += "\n" + file.read_text(encoding="utf-8")
+    return parse_keys(text)
+
+
+class Gate:
+    """Checks a request's key against a route's scope, then counts it against its caller's
+    rate limit; the caller's name is kept on `request.state.caller` for the logs."""
+
+    def __init__(self, keys: Sequence[ApiKey], limiter: RateLimiter | None) -> None:
+        self.keys = list(keys)
+        self.limiter = limiter
+        if not self.keys:
+            log.warning(
+                "no API keys set (RAG_API_KEYS): anyone who reaches the port may ask and write"
+            )
+
+    def check(self, request: Request, scope: str) -> str:
+        """The caller's name; HTTPException 401, 403 or 429 otherwise."""
+        caller = self._caller(request, scope)
+        request.state.caller = caller
+        if self.limiter is not None:
+            wait = self.limiter.hit(caller)
+            if wait is not None:
+                raise HTTPException(
+                    429,
+                    f"too many requests from {caller}: RAG_RATE_LIMIT allows no more now; "
+                    f"try again in {wait:.0f} s",
+                    headers={"Retry-After": str(int(wait + 0.999))},
+                )
+        return caller
+
+    def _caller(self, request: Request, scope: str) -> str:
+        if not self.keys:
+            return request.client.host if request.client else "unknown"
+        given = request.headers.get("authorization", "")
+        kind, _, token = given.partition(" ")
+        key = self._find(token.strip()) if kind.lower() == "bearer" else None
+        if key is None:
+            raise HTTPException(
+                401,
+                "an API key is needed: send `Authorization: Bearer <key>`"
+                if not given
+                else "unknown API key",
+                headers={"WWW-Authenticate": 'Bearer realm="newsrag"'},
+            )
+        if scope not in key.scopes:
+            raise HTTPException(
+                403, f"the key {key.name!r} may not {_DOING[scope]} (scope {scope!r})"
+            )
+        return key.name
+
+    def _find(self, token: str) -> ApiKey | None:
+        """The key matching the token; every key is compared, each in constant time."""
+        found = None
+        for key in self.keys:
+            if hmac.compare_digest(key.secret.encode(), token.encode()):
+                found = key
+        return found
+
+
+_DOING = {"ask": "ask or read", "write": "add, replace or delete articles", "admin": "read metrics"}
+
+
+def requires(scope: str) -> Callable[[Request], str]:
+    """A dependency: the request's caller, allowed `scope` (see `Gate.check`)."""
+
+    def dependency(request: Request) -> str:
+        gate: Gate = request.app.state.gate
+        return gate.check(request, scope)
+
+    dependency.__name__ = f"requires_{scope}"
+    return dependency
