@@ -8,6 +8,7 @@ bodies with jsonschema; each event of a text/event-stream and each line of a JSO
 against the `itemSchema`), and a 503 must carry the Retry-After it documents.
 """
 
+import importlib
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -45,11 +46,13 @@ class Contract:
 
     def operation(self, method: str, path: str) -> tuple[str, dict[str, Any]] | None:
         """(operationId, operation) documented for the request, or None outside the API."""
-        for pattern, template in self.routes:
-            if pattern.match(path):
-                found = self.doc["paths"][template].get(method.lower())
-                return (found["operationId"], found) if found else (template, {})
-        return None
+        matching = [t for pattern, t in self.routes if pattern.match(path)]
+        # A literal path (/api/articles/bulk) before a template that also matches it.
+        for template in sorted(matching, key=lambda t: (t.count("{"), t)):
+            found = self.doc["paths"][template].get(method.lower())
+            if found:
+                return found["operationId"], found
+        return (matching[0], {}) if matching else None
 
     def problems(self, got: Received) -> list[str]:
         """What in the response the document does not say (empty when it matches)."""
@@ -113,7 +116,11 @@ class Contract:
             return [] if item["data"] == data["const"] else ["another constant"]
         if "contentSchema" in data:
             value = _json_or_none(item["data"])
-            return ["not JSON"] if value is None else self.schema_problems(data["contentSchema"], value)
+            return (
+                ["not JSON"]
+                if value is None
+                else self.schema_problems(data["contentSchema"], value)
+            )
         return []
 
 
@@ -153,42 +160,56 @@ def json_lines(body: bytes) -> Iterator[dict[str, str]]:
             yield {"data": line}
 
 
-class _Tee(httpx.SyncByteStream):
-    """A response stream that hands what was read to `done` when it is closed."""
+def _tee(base: type) -> type:
+    """A response stream class of one HTTP library that hands what was read to `done` when
+    it is closed (httpx and httpx2 each check for their own SyncByteStream)."""
 
-    def __init__(self, inner: httpx.SyncByteStream, done: Callable[[bytes], None]) -> None:
-        self.inner, self.done = inner, done
-        self.parts: list[bytes] = []
-        self.closed = False
+    class Tee(base):  # type: ignore[misc,valid-type]
+        def __init__(self, inner: Any, done: Callable[[bytes], None]) -> None:
+            self.inner, self.done = inner, done
+            self.parts: list[bytes] = []
+            self.closed = False
 
-    def __iter__(self) -> Iterator[bytes]:
-        for part in self.inner:
-            self.parts.append(part)
-            yield part
+        def __iter__(self) -> Iterator[bytes]:
+            for part in self.inner:
+                self.parts.append(part)
+                yield part
 
-    def close(self) -> None:
-        if not self.closed:
-            self.closed = True
-            self.inner.close()
-            self.done(b"".join(self.parts))
+        def close(self) -> None:
+            if not self.closed:
+                self.closed = True
+                self.inner.close()
+                self.done(b"".join(self.parts))
+
+    return Tee
 
 
 class Recorder:
-    """Records the app's responses that pass through `httpx.Client.send`."""
+    """Records the app's responses that pass through `Client.send` of httpx, and of httpx2
+    (which Starlette's TestClient and the openai client use)."""
 
     def __init__(self) -> None:
         self.received: list[Received] = []
 
     def install(self, patch: Any) -> None:
-        """Wrap httpx.Client.send (patch: a pytest MonkeyPatch)."""
-        original = httpx.Client.send
+        """Wrap each library's Client.send (patch: a pytest MonkeyPatch)."""
+        for name in ("httpx", "httpx2"):
+            try:
+                library = importlib.import_module(name)
+            except ImportError:
+                continue
+            self._wrap(library, patch)
+
+    def _wrap(self, library: Any, patch: Any) -> None:
+        original = library.Client.send
+        tee = _tee(library.SyncByteStream)
         recorder = self
 
-        def send(client: httpx.Client, request: httpx.Request, **kwargs: Any) -> httpx.Response:
+        def send(client: Any, request: Any, **kwargs: Any) -> Any:
             streamed = kwargs.pop("stream", False)
             response = original(client, request, stream=True, **kwargs)
             if OURS in response.headers:
-                response.stream = _Tee(response.stream, recorder.keeper(request, response))  # type: ignore[arg-type]
+                response.stream = tee(response.stream, recorder.keeper(request, response))
             if not streamed:
                 try:
                     response.read()
@@ -196,14 +217,13 @@ class Recorder:
                     response.close()
             return response
 
-        patch.setattr(httpx.Client, "send", send)
+        patch.setattr(library.Client, "send", send)
 
-    def keeper(self, request: httpx.Request, response: httpx.Response) -> Callable[[bytes], None]:
+    def keeper(self, request: Any, response: Any) -> Callable[[bytes], None]:
         def keep(body: bytes) -> None:
+            headers = httpx.Headers(list(response.headers.multi_items()))
             self.received.append(
-                Received(
-                    request.method, request.url.path, response.status_code, response.headers, body
-                )
+                Received(request.method, request.url.path, response.status_code, headers, body)
             )
 
         return keep

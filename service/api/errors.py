@@ -9,6 +9,7 @@ Bodies are built by `error_models`: `{"detail"}` on /api, OpenAI's envelope on /
 """
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -104,7 +105,7 @@ def _respond(
     request: Request,
     status: int,
     message: str,
-    headers: dict[str, str] | None = None,
+    headers: Mapping[str, str] | None = None,
     param: str | None = None,
     code: str | None = None,
 ) -> JSONResponse:

@@ -260,7 +260,7 @@ def completion(done: Finished, article_url: str) -> Completion:
         choices=[Choice(index=0, message=message, finish_reason="stop")],
         usage=_usage(done),
         citations=[Citation(**asdict(c)) for c in done.answer.citations],
-        mode=done.answer.mode,  # type: ignore[arg-type]
+        mode=done.answer.mode,
     )
 
 

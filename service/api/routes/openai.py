@@ -3,6 +3,7 @@
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.sse import EventSourceResponse, ServerSentEvent
@@ -22,7 +23,7 @@ from service.api.errors import ModelNotFound, QuestionRejected
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger(__name__)
 STARTED = int(time.time())
-COMPLETION_DOC = {
+COMPLETION_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "A completion; with `stream`, Server-Sent Events of `data:` chunks "
         "ending with `data: [DONE]` (and `: ping` comments while the model works).",

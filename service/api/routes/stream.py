@@ -1,5 +1,7 @@
 """POST /api/ask/stream: the answer as typed Server-Sent Events, passages first."""
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from fastapi.sse import EventSourceResponse
@@ -11,7 +13,7 @@ from service.api.error_models import responses
 from service.api.schemas import AskRequest
 
 router = APIRouter(prefix="/api", tags=["questions"])
-EVENTS_DOC = {
+EVENTS_DOC: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Server-Sent Events, one of each type below per `event:` line: "
         "retrieval, delta..., citations, done (or error instead of the rest); `: ping` "
