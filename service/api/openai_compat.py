@@ -19,7 +19,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi.sse import ServerSentEvent
-from openai.types import CompletionUsage
+from openai.types import CompletionUsage, Model
 from openai.types.chat import ChatCompletion, ChatCompletionChunk, ChatCompletionMessage
 from openai.types.chat.chat_completion import Choice
 from openai.types.chat.chat_completion_chunk import Choice as ChunkChoice
@@ -243,7 +243,7 @@ class ModelList(BaseModel):
     """OpenAI's list of models: this service is one."""
 
     object: Literal["list"] = "list"
-    data: list[Any] = Field(description="One `openai.types.Model`: newsrag.")
+    data: list[Model] = Field(description="One model: newsrag.")
 
 
 def completion(done: Finished, article_url: str) -> Completion:
