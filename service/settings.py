@@ -147,6 +147,13 @@ class Settings(IndexSettings):
     keep_alive: int = Field(
         5, ge=1, le=300, description="Seconds an idle keep-alive connection is kept open."
     )
+    sse_ping: float = Field(
+        10.0,
+        gt=0,
+        le=300,
+        description="Seconds a stream may stay silent (the model still writing) before a "
+        "keep-alive comment is sent, so that proxies do not cut it.",
+    )
     max_connections: int = Field(
         200,
         ge=1,

@@ -17,11 +17,34 @@ from index.embed import Embedder
 from index.store import Store, connect
 from service.api.app import create_app
 from service.settings import Settings
+from tests.contract import Contract, Recorder
 
 ROOT = Path(__file__).resolve().parent.parent
 # The app answers only the hosts of RAG_ALLOWED_HOSTS, by default localhost and 127.0.0.1.
 LOCAL = "http://localhost"
 SEEDS = ROOT / "seeds"
+
+
+def live_contract() -> Contract:
+    """The contract as the app serves it at /openapi.json (no lifespan: nothing loads)."""
+    plain = TestClient(create_app(Settings()), base_url=LOCAL)
+    return Contract(plain.get("/openapi.json").json())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def received() -> Iterator[Recorder]:
+    """Every response of the app that a test receives, checked at the end of the run
+    against /openapi.json (tests/contract.py): a mismatch fails the run."""
+    recorder = Recorder()
+    with pytest.MonkeyPatch.context() as patch:
+        recorder.install(patch)
+        yield recorder
+    contract = live_contract()
+    problems = sorted({p for got in recorder.received for p in contract.problems(got)})
+    assert not problems, (
+        f"{len(problems)} responses the tests received differ from /openapi.json:\n"
+        + "\n".join(problems)
+    )
 
 
 @pytest.fixture(scope="session")

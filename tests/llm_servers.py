@@ -2,12 +2,14 @@
 on the bundled SmolLM2 GGUF, the app itself under uvicorn, and endpoints that misbehave."""
 
 import importlib.util
+import json
 import socket
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import ClassVar
 
 import pytest
 import uvicorn
@@ -99,6 +101,48 @@ def garbage_endpoint() -> Iterator[str]:
     thread.start()
     try:
         yield f"http://127.0.0.1:{server.server_address[1]}/v1"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Recording(BaseHTTPRequestHandler):
+    """An OpenAI-compatible endpoint that keeps each request body and streams one answer."""
+
+    bodies: ClassVar[list[dict[str, object]]] = []
+    answer = "The fleet's home base is Baltiysk. [1]"
+
+    def do_POST(self) -> None:
+        self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        chunk = {
+            "id": "chatcmpl-1",
+            "object": "chat.completion.chunk",
+            "created": 0,
+            "model": "recorder",
+            "choices": [{"index": 0, "delta": {"content": self.answer}, "finish_reason": None}],
+        }
+        end = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        body = "".join(f"data: {json.dumps(c)}\n\n" for c in (chunk, end)) + "data: [DONE]\n\n"
+        self.send_response(200)
+        self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Content-Length", str(len(body.encode())))
+        self.end_headers()
+        self.wfile.write(body.encode())
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@contextmanager
+def recording_endpoint() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """An endpoint that answers every chat request the same way; yields its URL and the
+    request bodies it received, so a test can read what was sent to the model."""
+    handler = type("Recording", (_Recording,), {"bodies": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler.bodies
     finally:
         server.shutdown()
         server.server_close()

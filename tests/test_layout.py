@@ -6,14 +6,22 @@ import ast
 from tests.conftest import ROOT
 
 # A package may import only the packages after it in this order.
-LAYERS = ["service.measure", "service.api", "service.components", "service.answering", "index"]
+LAYERS = [
+    "service.measure",
+    "newsrag_client",
+    "service.api",
+    "service.components",
+    "service.answering",
+    "index",
+]
 SHARED = {"service.settings"}  # settings are read by every layer of the service
 
 
 def imports() -> dict[str, set[str]]:
     """Every module of `index` and `service` with the project modules it imports."""
     graph: dict[str, set[str]] = {}
-    for path in sorted([*ROOT.glob("index/**/*.py"), *ROOT.glob("service/**/*.py")]):
+    packages = ("index", "service", "newsrag_client")
+    for path in sorted(p for package in packages for p in ROOT.glob(f"{package}/**/*.py")):
         module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
         found = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -21,7 +29,7 @@ def imports() -> dict[str, set[str]]:
                 found |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
             elif isinstance(node, ast.Import):
                 found |= {a.name for a in node.names}
-        graph[module] = {m for m in found if m.split(".")[0] in ("index", "service")}
+        graph[module] = {m for m in found if m.split(".")[0] in packages}
     return {m: {d for d in deps if d in graph} for m, deps in graph.items()}
 
 

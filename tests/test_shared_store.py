@@ -155,7 +155,7 @@ def test_run_with_two_workers_shares_a_chroma_server_of_its_own(tmp_path: Path) 
         time.sleep(VISIBLE_WITHIN)
         # New connections spread over both workers; every one of them finds it.
         for _ in range(8):
-            with httpx.Client() as fresh:
+            with httpx.Client(timeout=TIMEOUT) as fresh:
                 body = fresh.post(
                     f"{url}/api/search", json={"query": "Wexby boathouse roof"}
                 ).json()

@@ -7,7 +7,7 @@ shows the same answer as one that waits for the end.
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from index.chroma import Hit
 from service.answering.answer import Answer
@@ -19,6 +19,25 @@ class Usage:
 
     prompt_tokens: int
     completion_tokens: int
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """A request's sampling options for the model (OpenAI's names); unset keeps the
+    configured ones. The extractive backend, which writes nothing, has no use for them."""
+
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def options(self, max_tokens: int) -> dict[str, Any]:
+        """Keyword arguments of a LangChain chat model call, at most `max_tokens` written."""
+        found: dict[str, Any] = {"extra_body": {"max_tokens": max_tokens}}
+        if self.temperature is not None:
+            found["temperature"] = self.temperature
+        if self.stop:
+            found["stop"] = list(self.stop)
+        return found
 
 
 @dataclass(frozen=True)
@@ -49,6 +68,8 @@ Event = Retrieved | Delta | Finished
 
 class Answering(Protocol):
     """What the routes need from an answer backend."""
+
+    sampling: Sampling
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
         """The question to search with, standing alone without the conversation."""

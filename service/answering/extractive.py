@@ -22,7 +22,7 @@ from index.retrieve import Retriever
 from index.terms import coverage, terms
 from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text
 from service.answering.candidates import Candidate, candidates
-from service.answering.events import Delta, Event, Finished, Retrieved, finish
+from service.answering.events import Delta, Event, Finished, Retrieved, Sampling, finish
 from service.answering.followup import standalone
 from service.answering.support import Evidence, SupportScorer
 
@@ -58,6 +58,9 @@ class ExtractiveBackend:
         self.min_support = min_support
         self.max_sentences = max_sentences
         self.answer_threshold = answer_threshold
+        # Quoted sentences are not sampled: a request's temperature, max_tokens and stop
+        # are kept here for the model backends and change nothing for this one.
+        self.sampling = Sampling()
         self.support = SupportScorer(embedder)
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:

@@ -200,8 +200,14 @@ class GenerativeBackend(ExtractiveBackend):
     ) -> Iterator[str]:
         """Each supported sentence of the model's answer as soon as it is complete."""
         buffer, kept = "", 0
+        # A request may lower the answer budget, never raise it: the context is packed for it.
+        limit = min(self.settings.llm_max_tokens, self.sampling.max_tokens or 1 << 30)
         for piece in stream_text(
-            self.model, messages, self.settings.llm_timeout, self.settings.llm_max_tokens
+            self.model,
+            messages,
+            self.settings.llm_timeout,
+            limit,
+            self.sampling.options(limit),
         ):
             raw.append(piece)
             done, buffer = finished_sentences(buffer + piece)

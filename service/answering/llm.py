@@ -8,6 +8,7 @@ import queue
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 import httpx
 import openai
@@ -48,16 +49,23 @@ def chat_model(
 
 
 def stream_text(
-    model: BaseChatModel, messages: Sequence[BaseMessage], timeout: float, max_pieces: int
+    model: BaseChatModel,
+    messages: Sequence[BaseMessage],
+    timeout: float,
+    max_pieces: int,
+    options: dict[str, Any] | None = None,
 ) -> Iterator[str]:
     """The model's answer piece by piece; LLMTimeout past `timeout` seconds, never a hang.
+    `options` go with the call (temperature, stop, extra_body).
 
     The call runs in a worker thread so that a server that stops answering mid-stream is
     abandoned at the deadline; the worker stops reading at its next piece.
     """
     pieces: queue.Queue[object] = queue.Queue()
     stop = threading.Event()
-    worker = threading.Thread(target=_pump, args=(model, messages, pieces, stop), daemon=True)
+    worker = threading.Thread(
+        target=_pump, args=(model, messages, pieces, stop, options or {}), daemon=True
+    )
     worker.start()
     deadline = time.monotonic() + timeout
     try:
@@ -89,9 +97,10 @@ def _pump(
     messages: Sequence[BaseMessage],
     out: queue.Queue[object],
     stop: threading.Event,
+    options: dict[str, Any],
 ) -> None:
     try:
-        for chunk in model.stream(list(messages)):
+        for chunk in model.stream(list(messages), **options):
             if stop.is_set():
                 return
             if isinstance(chunk.content, str) and chunk.content:

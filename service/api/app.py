@@ -6,15 +6,15 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 from index import logs
 from index.embed import Embedder
 from service.answering.chat import ChatBackend
-from service.api import errors
-from service.api.middleware import BodyLimits, Limit, SecurityHeaders
+from service.api import errors, openapi
+from service.api.middleware import AllowedHosts, BodyLimits, Limit, SecurityHeaders
 from service.api.routes import articles, ask, docs, health, openai, search, stream
 from service.components import Components
 from service.settings import Settings
@@ -46,8 +46,10 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        generate_unique_id_function=operation_id,
     )
     errors.install(app)
+    openapi.install(app)
     for module in (health, ask, stream, search, articles, openai, docs):
         app.include_router(module.router)
     app.mount("/docs/assets", docs.assets, name="docs-assets")
@@ -58,11 +60,17 @@ def create_app(
         default=Limit("*", "/", settings.max_body_bytes, "RAG_MAX_BODY_BYTES"),
         timeout=settings.body_timeout,
     )
-    app.add_middleware(TrustedHostMiddleware, allowed_hosts=settings.allowed_hosts)
+    app.add_middleware(AllowedHosts, hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     if (STATIC / "index.html").exists():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app
+
+
+def operation_id(route: APIRoute) -> str:
+    """A route's operationId is its function's name (`ask`, `create_chat_completion`), which
+    generated clients turn into method names."""
+    return route.name
 
 
 def body_limits(settings: Settings) -> list[Limit]:

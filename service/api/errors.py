@@ -4,17 +4,22 @@ The answering errors (`service.answering.errors`, base ServiceError) and the ind
 (`index.errors`) map here: QuestionRejected, raised by the routes for a question that
 cannot be answered as asked, is a 422; IndexNotReady and StoreUnavailable are 503s (a dead
 or empty dependency); anything else raised on purpose is a 500 with a plain message.
+Bodies are built by `error_models`: `{"detail"}` on /api, OpenAI's envelope on /v1, where a
+422 is a 400 as OpenAI's clients expect.
 """
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 
 from index.errors import IndexError_, IndexNotReady, StoreUnavailable, UnreadableArticle
 from index.ingest import ArticleConflict, ArticleNotFound, ArticleTooLarge
 from service.answering.errors import ServiceError
+from service.api.error_models import error_body, is_openai, openai_body, openai_status
 from service.api.middleware import SECURITY_HEADERS
 
 log = logging.getLogger(__name__)
@@ -23,11 +28,26 @@ log = logging.getLogger(__name__)
 class QuestionRejected(ServiceError):
     """The question is well-formed JSON but cannot be answered as asked."""
 
+    def __init__(self, message: str, param: str | None = None) -> None:
+        super().__init__(message)
+        self.param = param
+
+
+class ModelNotFound(ServiceError):
+    """A /v1 request names a model other than `newsrag`."""
+
+    param = "model"
+    code = "model_not_found"
+
+    def __init__(self, model: str) -> None:
+        super().__init__(f"the model {model!r} does not exist; this service is 'newsrag'")
+
 
 _STATUS: list[tuple[type[Exception], int]] = [
     (QuestionRejected, 422),
     (UnreadableArticle, 422),
     (ArticleNotFound, 404),
+    (ModelNotFound, 404),
     (ArticleConflict, 409),
     (ArticleTooLarge, 413),
     (IndexNotReady, 503),
@@ -55,16 +75,48 @@ def field_message(error: dict[str, object]) -> str:
 
 async def _validation_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    messages = [field_message(e) for e in exc.errors()]
+    found = exc.errors()
+    messages = [field_message(e) for e in found]
+    if is_openai(request.url.path):
+        loc = [str(p) for p in found[0].get("loc", ()) if p != "body"] if found else []
+        body = openai_body(400, "; ".join(messages), param=".".join(loc) or None)
+        return JSONResponse(status_code=400, content=body)
     return JSONResponse(
-        status_code=422, content={"detail": "; ".join(messages), "errors": messages}
+        status_code=422, content=error_body(request.url.path, 422, "; ".join(messages), messages)
     )
 
 
+async def _http_handler(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return _respond(request, exc.status_code, str(exc.detail), exc.headers)
+
+
 async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
-    status = status_for(exc)
-    headers = {"Retry-After": "5"} if status == 503 else None
-    return JSONResponse(status_code=status, content={"detail": str(exc)}, headers=headers)
+    return _respond(
+        request,
+        status_for(exc),
+        str(exc),
+        param=getattr(exc, "param", None),
+        code=getattr(exc, "code", None),
+    )
+
+
+def _respond(
+    request: Request,
+    status: int,
+    message: str,
+    headers: Mapping[str, str] | None = None,
+    param: str | None = None,
+    code: str | None = None,
+) -> JSONResponse:
+    if status == 503:
+        headers = {**(headers or {}), "Retry-After": "5"}
+    if is_openai(request.url.path):
+        status = openai_status(status)
+        body = openai_body(status, message, param, code)
+    else:
+        body = error_body(request.url.path, status, message)
+    return JSONResponse(status_code=status, content=body, headers=headers)
 
 
 async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
@@ -73,7 +125,9 @@ async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     log.error("request failed", exc_info=exc, extra={"path": request.url.path})
     return JSONResponse(
         status_code=500,
-        content={"detail": "the service failed on this request; the failure is in its log"},
+        content=error_body(
+            request.url.path, 500, "the service failed on this request; the failure is in its log"
+        ),
         headers=SECURITY_HEADERS,
     )
 
@@ -81,6 +135,7 @@ async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
 def install(app: FastAPI) -> None:
     """Register the handlers on the app."""
     app.add_exception_handler(RequestValidationError, _validation_handler)
+    app.add_exception_handler(HTTPException, _http_handler)
     app.add_exception_handler(ServiceError, _domain_handler)
     app.add_exception_handler(IndexError_, _domain_handler)
     app.add_exception_handler(Exception, _unexpected_handler)

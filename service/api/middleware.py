@@ -1,5 +1,6 @@
-"""ASGI middleware of the app: security headers on every response, and request bodies read
-within a deadline and a size limit before anything parses them.
+"""ASGI middleware of the app: security headers on every response, the Host header checked,
+and request bodies read within a deadline and a size limit before anything parses them.
+Refusals are JSON in the shape of the route's other errors (`error_models`).
 
 Both are plain ASGI (not `BaseHTTPMiddleware`) so that streamed responses pass through
 untouched.
@@ -10,7 +11,10 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from service.api.error_models import error_body
 
 # The page loads nothing from elsewhere and never evaluates strings as code.
 PAGE_CSP = (
@@ -44,6 +48,27 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, with_headers)
+
+
+class AllowedHosts:
+    """Answers only requests whose Host is one of `hosts` (`*` allows any): a page on
+    another site cannot reach the service through a name of its own (DNS rebinding). The
+    refusal is a 400 with a sentence, as Starlette's TrustedHostMiddleware's is not."""
+
+    def __init__(self, app: ASGIApp, hosts: Sequence[str]) -> None:
+        self.app = app
+        self.hosts = set(hosts)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or "*" in self.hosts:
+            await self.app(scope, receive, send)
+            return
+        host = Headers(scope=scope).get("host", "").split(":")[0]
+        if host in self.hosts:
+            await self.app(scope, receive, send)
+            return
+        detail = f"this service does not answer to the host {host!r} (RAG_ALLOWED_HOSTS)"
+        await refuse(scope, send, 400, detail)
 
 
 @dataclass(frozen=True)
@@ -84,9 +109,9 @@ class BodyLimits:
         )
         declared = dict(scope["headers"]).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > limit.max_bytes:
-            await self.refuse(send, 413, _too_large(limit))
+            await refuse(scope, send, 413, _too_large(limit))
             return
-        body = await self.read(receive, send, limit)
+        body = await self.read(scope, receive, send, limit)
         if body is None:
             return
         delivered = False
@@ -100,7 +125,7 @@ class BodyLimits:
 
         await self.app(scope, replay, send)
 
-    async def read(self, receive: Receive, send: Send, limit: Limit) -> bytes | None:
+    async def read(self, scope: Scope, receive: Receive, send: Send, limit: Limit) -> bytes | None:
         """The whole body, or None once a refusal was sent (or the client left)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout
@@ -110,29 +135,29 @@ class BodyLimits:
                 message = await asyncio.wait_for(receive(), max(0.0, deadline - loop.time()))
             except TimeoutError:
                 detail = f"the request body did not arrive within {self.timeout:g} s"
-                await self.refuse(send, 408, detail)
+                await refuse(scope, send, 408, detail)
                 return None
             if message["type"] == "http.disconnect":
                 return None
             size += len(message.get("body", b""))
             if size > limit.max_bytes:
-                await self.refuse(send, 413, _too_large(limit))
+                await refuse(scope, send, 413, _too_large(limit))
                 return None
             parts.append(message.get("body", b""))
             if not message.get("more_body", False):
                 return b"".join(parts)
 
-    @staticmethod
-    async def refuse(send: Send, status: int, detail: str) -> None:
-        """A JSON error that also closes the connection: the rest of the body is not read."""
-        content = json.dumps({"detail": detail}).encode()
-        headers = [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(content)).encode()),
-            (b"connection", b"close"),
-        ]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": content})
+
+async def refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
+    """A JSON error that also closes the connection: the rest of the body is not read."""
+    content = json.dumps(error_body(scope.get("path", "/"), status, detail)).encode()
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(content)).encode()),
+        (b"connection", b"close"),
+    ]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})
 
 
 def _too_large(limit: Limit) -> str:

@@ -1,4 +1,7 @@
-"""The typed Server-Sent Events of POST /api/ask/stream, each `event: <type>\\ndata: <json>`.
+"""Server-Sent Events: the typed events of POST /api/ask/stream, and the sending that both
+streams (it and /v1/chat/completions) share.
+
+Each event is `event: <type>` and `data: <json>`:
 
 retrieval   {"standalone_question", "passages": [Passage]}   first, before any model runs
 delta       {"text"}                                          zero or more; they add up
@@ -6,21 +9,34 @@ delta       {"text"}                                          zero or more; they
 citations   {"citations": [Citation], "answer", "answerable", "reason"}
 done        {"mode", "usage": {"prompt_tokens", "completion_tokens"} | null}
 error       {"detail"}                                        instead of the rest
+
+While the model works and nothing else is sent, a `: ping` comment goes out every
+RAG_SSE_PING seconds so that proxies keep the connection open; parsers skip comments.
+Events are encoded by FastAPI's `format_sse_event` and sent as its `EventSourceResponse`.
+FastAPI's generator endpoints are not used: their keep-alive is a fixed private constant,
+and /v1/chat/completions must answer JSON or a stream from one operation.
 """
 
 import json
 import logging
+import queue
+import threading
 from collections.abc import Iterator
 from dataclasses import asdict
+from typing import Any
 
+from fastapi.sse import KEEPALIVE_COMMENT, EventSourceResponse, ServerSentEvent, format_sse_event
 from pydantic import BaseModel, Field
 
 from index.errors import IndexError_
 from service.answering.errors import ServiceError
 from service.answering.events import Answering, Delta, Event, Finished, Retrieved
+from service.api.error_models import REF
 from service.api.schemas import Citation, Passage, TokenUsage
 
 log = logging.getLogger(__name__)
+NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+_END = object()
 
 
 class RetrievalEvent(BaseModel):
@@ -52,49 +68,138 @@ class DoneEvent(BaseModel):
     usage: TokenUsage | None = Field(description="Model tokens; null when no model was used.")
 
 
-def frame(kind: str, payload: BaseModel | dict[str, object]) -> str:
-    """One event in the text/event-stream format."""
-    data = payload.model_dump_json() if isinstance(payload, BaseModel) else json.dumps(payload)
-    return f"event: {kind}\ndata: {data}\n\n"
+class ErrorEvent(BaseModel):
+    """The answer failed after the stream began; no more events follow."""
+
+    detail: str = Field(description="What failed.")
 
 
-def frames(event: Event) -> Iterator[str]:
-    """The SSE frames of one answer event."""
+EVENTS: dict[str, type[BaseModel]] = {
+    "retrieval": RetrievalEvent,
+    "delta": DeltaEvent,
+    "citations": CitationsEvent,
+    "done": DoneEvent,
+    "error": ErrorEvent,
+}
+
+
+def json_data(model: str) -> dict[str, Any]:
+    """The schema of an event's `data` line: JSON of the named component schema."""
+    return {
+        "type": "string",
+        "contentMediaType": "application/json",
+        "contentSchema": {"$ref": REF + model},
+    }
+
+
+def item_schema() -> dict[str, Any]:
+    """The OpenAPI `itemSchema` of the stream: one branch per event type."""
+    return {
+        "oneOf": [
+            {
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {"event": {"const": name}, "data": json_data(model.__name__)},
+            }
+            for name, model in EVENTS.items()
+        ]
+    }
+
+
+def sse_events(event: Event) -> Iterator[ServerSentEvent]:
+    """The events of one answer event."""
     if isinstance(event, Retrieved):
         passages = [Passage.from_hit(h) for h in event.hits]
-        yield frame(
-            "retrieval", RetrievalEvent(standalone_question=event.standalone, passages=passages)
-        )
+        data = RetrievalEvent(standalone_question=event.standalone, passages=passages)
+        yield ServerSentEvent(event="retrieval", data=data)
     elif isinstance(event, Delta):
-        yield frame("delta", DeltaEvent(text=event.text))
+        yield ServerSentEvent(event="delta", data=DeltaEvent(text=event.text))
     elif isinstance(event, Finished):
         answer = event.answer
-        citations = [Citation(**asdict(c)) for c in answer.citations]
-        yield frame(
-            "citations",
-            CitationsEvent(
-                citations=citations,
-                answer=answer.text,
-                answerable=answer.answerable,
-                reason=answer.reason,
-            ),
+        citations = CitationsEvent(
+            citations=[Citation(**asdict(c)) for c in answer.citations],
+            answer=answer.text,
+            answerable=answer.answerable,
+            reason=answer.reason,
         )
+        yield ServerSentEvent(event="citations", data=citations)
         usage = TokenUsage(**asdict(event.usage)) if event.usage else None
-        yield frame("done", DoneEvent(mode=answer.mode, usage=usage))
+        yield ServerSentEvent(event="done", data=DoneEvent(mode=answer.mode, usage=usage))
 
 
 def stream(
     answerer: Answering, question: str, history: list[tuple[str, str]], top_k: int
-) -> Iterator[str]:
-    """Every frame of one answer; a failure after the response began becomes an error event."""
+) -> Iterator[ServerSentEvent]:
+    """Every event of one answer; a failure after the response began becomes an error event."""
     try:
         standalone = answerer.rewrite(question, history)
         for event in answerer.events(question, standalone, top_k):
-            yield from frames(event)
+            yield from sse_events(event)
     except (ServiceError, IndexError_) as exc:
-        yield frame("error", {"detail": str(exc)})
+        yield ServerSentEvent(event="error", data=ErrorEvent(detail=str(exc)))
     # The status line is already sent, so this event is the only way left to tell the client;
     # the failure itself is logged with its traceback.
     except Exception:
         log.exception("answer stream failed")
-        yield frame("error", {"detail": "the answer failed; see the service log"})
+        yield ServerSentEvent(
+            event="error", data=ErrorEvent(detail="the answer failed; see the log")
+        )
+
+
+def encode(item: ServerSentEvent) -> bytes:
+    """One event on the wire."""
+    data = item.raw_data
+    if data is None and item.data is not None:
+        data = (
+            item.data.model_dump_json()
+            if isinstance(item.data, BaseModel)
+            else json.dumps(item.data)
+        )
+    return format_sse_event(data_str=data, event=item.event, comment=item.comment)
+
+
+def respond(items: Iterator[ServerSentEvent], ping: float) -> EventSourceResponse:
+    """The events as a text/event-stream response with keep-alive pings."""
+    return EventSourceResponse(keep_alive(items, ping), headers=NO_BUFFERING)
+
+
+def keep_alive(items: Iterator[ServerSentEvent], ping: float) -> Iterator[bytes]:
+    """The encoded events, and a ping comment after every `ping` seconds without one.
+
+    The events are produced in a worker thread so that a model that writes nothing for a
+    while does not silence the stream; the worker stops at its next event once the client
+    has gone.
+    """
+    found: queue.Queue[object] = queue.Queue()
+    stop = threading.Event()
+    worker = threading.Thread(target=_pump, args=(items, found, stop), daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                item = found.get(timeout=ping)
+            except queue.Empty:
+                yield KEEPALIVE_COMMENT
+                continue
+            if item is _END:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, bytes)
+            yield item
+    finally:
+        stop.set()
+
+
+def _pump(
+    items: Iterator[ServerSentEvent], out: queue.Queue[object], stop: threading.Event
+) -> None:
+    try:
+        for item in items:
+            if stop.is_set():
+                return
+            out.put(encode(item))
+        out.put(_END)
+    # Handed to the consumer, which raises it where the response is being sent.
+    except Exception as exc:
+        out.put(exc)

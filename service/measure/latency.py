@@ -23,14 +23,15 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-import httpx
 import uvicorn
 from fastapi import FastAPI
 
 from index.build import sync
 from index.embed import Embedder
 from index.store import open_store
+from newsrag_client import NewsRAG
 from service.api.app import create_app
+from service.api.sse import DeltaEvent, DoneEvent
 from service.settings import Settings
 
 QUESTIONS = Path(__file__).resolve().parents[2] / "tests" / "data" / "seed_questions.jsonl"
@@ -51,19 +52,14 @@ def ask(url: str, question: str) -> Timing:
     started = time.perf_counter()
     first_event = first_text = None
     mode = "?"
-    with httpx.stream(
-        "POST", f"{url}/api/ask/stream", json={"question": question}, timeout=300
-    ) as r:
-        kind = ""
-        for line in r.iter_lines():
+    with NewsRAG(url, timeout=300) as client:
+        for event in client.stream(question):
             now = time.perf_counter() - started
-            if line.startswith("event: "):
-                kind = line.removeprefix("event: ")
-                first_event = first_event if first_event is not None else now
-                if kind == "delta" and first_text is None:
-                    first_text = now
-            elif line.startswith("data: ") and kind == "done":
-                mode = json.loads(line.removeprefix("data: "))["mode"]
+            first_event = first_event if first_event is not None else now
+            if isinstance(event, DeltaEvent) and first_text is None:
+                first_text = now
+            elif isinstance(event, DoneEvent):
+                mode = event.mode
     full = time.perf_counter() - started
     return Timing(first_event or full, first_text or full, full, mode)
 

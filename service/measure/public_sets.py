@@ -3,9 +3,9 @@
 The corpus is written to a seeds folder (one `.txt` per document, titles and dates in
 `articles.toml`) and indexed by `index.build.sync` into a throwaway index; then every
 question goes over HTTP to the service app itself (in process): `/api/search` with
-`top_k=20` for the article ranking, `/api/ask` for the answer. So the figures are the
-service's own. `--compare dense,keyword` ranks again with one retriever alone, over the
-same index, for the baselines. See `service.measure.datasets` for the formats read.
+`top_k=20` for the article ranking, `/api/ask` for the answer, through `newsrag_client`. So
+the figures are the service's own. `--compare dense,keyword` ranks again with one retriever
+alone, over the same index, for the baselines. See `service.measure.datasets` for the formats read.
 """
 
 import argparse
@@ -22,21 +22,20 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from fastapi.testclient import TestClient
 from tqdm import tqdm
 
 from index.build import sync
 from index.embed import MODEL_NAME, Embedder
 from index.retrieve import Ranking
 from index.store import Store
+from newsrag_client import NewsRAG
 from service.api.app import create_app
+from service.api.schemas import SearchHit
 from service.measure.datasets import Benchmark, DatasetError, Doc, Question, load
 from service.measure.report import render
 from service.measure.scores import Group, contains_gold, mean, ranking_scores, token_f1
 from service.settings import Settings
 
-# The app answers only its allowed hosts (RAG_ALLOWED_HOSTS); localhost is one by default.
-LOCAL = "http://localhost"
 SEARCH_K = 20  # the most /api/search returns; with two chunks an article, 10+ articles
 # Settings a run may override from the command line (--per-article 0 is RAG_PER_ARTICLE=0).
 RANKING_OPTIONS = (
@@ -107,7 +106,7 @@ def run(
         files = write_seeds(bench.docs, settings.seeds_dir) if bench.docs is not None else {}
         embedder = embedder or Embedder(settings.device, settings.embed_batch)
         app = create_app(settings, embedder)
-        with TestClient(app, base_url=LOCAL) as client:
+        with NewsRAG.in_process(app) as client:
             started = time.perf_counter()
             report = sync(settings, app.state.components.store(), embedder)
             store = app.state.components.store()
@@ -131,7 +130,7 @@ def run(
             # One retriever alone, as a baseline: no recency bonus either (the best-sentence
             # step only runs on hybrid rankings).
             other = settings.model_copy(update={"retrieval": mode, "recency": 0})
-            with TestClient(create_app(other, embedder), base_url=LOCAL) as client:
+            with NewsRAG.in_process(create_app(other, embedder)) as client:
                 modes[mode] = rank_all(client, questions, doc_of)
     return {
         "dataset": bench.name,
@@ -234,15 +233,13 @@ def _doc_mapper(files: dict[str, str]) -> Any:
     return doc_of
 
 
-def rank_all(client: TestClient, questions: list[Question], doc_of: Any) -> dict[str, Any]:
+def rank_all(client: NewsRAG, questions: list[Question], doc_of: Any) -> dict[str, Any]:
     """Article rankings from /api/search for every question with judged documents."""
     judged = [q for q in questions if q.relevant]
     started, rows, strict = time.perf_counter(), [], []
     for q in tqdm(judged, desc="search", unit="q", disable=None, leave=False):
-        body = {"query": q.text, "top_k": SEARCH_K, **_window(q)}
-        response = client.post("/api/search", json=body)
-        response.raise_for_status()
-        groups = _groups(response.json()["results"], doc_of)
+        found = client.search(q.text, top_k=SEARCH_K, since=q.since, until=q.until)
+        groups = _groups(found.results, doc_of)
         rows.append(ranking_scores(groups, q.relevant))
         strict.append(ranking_scores(groups, q.relevant, strict=True))
     figures = {m: round(mean([r[m] for r in rows]), 4) for m in rows[0]} if rows else {}
@@ -254,29 +251,27 @@ def rank_all(client: TestClient, questions: list[Question], doc_of: Any) -> dict
     return {"questions": len(judged), "seconds": round(time.perf_counter() - started, 1), **figures}
 
 
-def _groups(results: list[dict[str, Any]], doc_of: Any) -> list[Group]:
+def _groups(results: list[SearchHit], doc_of: Any) -> list[Group]:
     """Each article once, in order of its best passage, with the articles folded into it."""
     groups: dict[str, Group] = {}
     for hit in results:
-        doc = doc_of(hit["article_id"])
+        doc = doc_of(hit.article_id)
         if doc not in groups:
-            groups[doc] = (doc, *(doc_of(a) for a in hit.get("duplicates", [])))
+            groups[doc] = (doc, *(doc_of(a) for a in hit.duplicates))
     return list(groups.values())
 
 
-def ask_all(client: TestClient, questions: list[Question]) -> dict[str, Any] | None:
+def ask_all(client: NewsRAG, questions: list[Question]) -> dict[str, Any] | None:
     """Answer figures from /api/ask for every question with gold answers."""
     golden = [q for q in questions if q.answers]
     if not golden:
         return None
     started, found, f1, refused = time.perf_counter(), [], [], 0
     for q in tqdm(golden, desc="ask", unit="q", disable=None, leave=False):
-        response = client.post("/api/ask", json={"question": q.text[:2000], **_window(q)})
-        response.raise_for_status()
-        answer = response.json()
-        refused += not answer["answerable"]
-        found.append(float(contains_gold(answer["answer"], q.answers)))
-        f1.append(token_f1(answer["answer"], q.answers))
+        answer = client.ask(q.text[:2000], since=q.since, until=q.until)
+        refused += not answer.answerable
+        found.append(float(contains_gold(answer.answer, q.answers)))
+        f1.append(token_f1(answer.answer, q.answers))
     return {
         "questions": len(golden),
         "seconds": round(time.perf_counter() - started, 1),
@@ -291,10 +286,6 @@ def within_days(questions: list[Question], days: int) -> list[Question]:
     if days <= 0:
         return questions
     return [replace(q, since=q.until - timedelta(days=days)) if q.until else q for q in questions]
-
-
-def _window(q: Question) -> dict[str, str]:
-    return {k: v.isoformat() for k, v in (("since", q.since), ("until", q.until)) if v}
 
 
 if __name__ == "__main__":

@@ -133,6 +133,29 @@ def test_sync_html_article_extracted_to_main_text(
     assert "Home | News" not in article.text and "Subscribe" not in article.text
 
 
+def test_sync_html_page_metadata_fills_what_manifest_leaves_out(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder
+) -> None:
+    body = "The ferry to Oster Island returned to its winter timetable on Sunday, the harbour office said."
+    (seeds_copy / "ferry.html").write_text(
+        '<html><head><title>Ferry | Courier</title><meta property="og:title" content="Ferry back on winter times">'
+        '<link rel="canonical" href="https://courier.example/ferry">'
+        '<meta property="article:published_time" content="2025-11-20"></head>'
+        f"<body><article><h1>Ferry back on winter times</h1><p>{body}</p></article></body></html>",
+        encoding="utf-8",
+    )
+    with (seeds_copy / "articles.toml").open("a", encoding="utf-8") as manifest:
+        manifest.write('\n["ferry.html"]\npublished = "2025-11-21"\n')
+    settings = make_settings(seeds_copy, tmp_path / "data")
+    store = open_store(settings)
+    sync(settings, store, embedder)
+    article = store.article("ferry")
+    assert article is not None
+    assert article.title == "Ferry back on winter times"
+    assert article.url == "https://courier.example/ferry"
+    assert article.published == "2025-11-21"  # the manifest's date wins
+
+
 def test_sync_two_files_with_one_stem_indexes_the_rest(
     seeds_copy: Path, tmp_path: Path, embedder: Embedder
 ) -> None:

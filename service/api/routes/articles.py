@@ -8,7 +8,7 @@ worker sharing the store within RAG_SYNC_INTERVAL.
 from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import PurePath
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -27,17 +27,25 @@ from service.api.article_models import (
     BulkLine,
 )
 from service.api.deps import ComponentsDep, StoreDep
+from service.api.error_models import REF, responses
 from service.api.errors import field_message, status_for
 from service.components import Components
 
 router = APIRouter(prefix="/api", tags=["articles"])
 UPLOAD_FIELDS = ("title", "published", "url", "publisher", "id")
-WRITE_ERRORS: dict[int | str, dict[str, Any]] = {
-    409: {"description": "The id belongs to other content, or to an article of the seeds folder"},
-    413: {"description": "The article is over RAG_MAX_ARTICLE_BYTES"},
-    415: {"description": "The uploaded file is not .txt, .md or .html"},
-    503: {"description": "The store cannot be reached; nothing was written"},
-}
+WRITE_ERRORS = responses(
+    400,
+    408,
+    409,
+    413,
+    415,
+    422,
+    500,
+    503,
+    s413="The request body is over its limit, or the article over RAG_MAX_ARTICLE_BYTES",
+    s503="The store cannot be reached; nothing was written",
+)
+WRITTEN = {"application/json": {"schema": {"$ref": REF + "ArticleWritten"}}}
 ARTICLE_BODY = {
     "requestBody": {
         "required": True,
@@ -66,7 +74,7 @@ def get_ingest(components: ComponentsDep) -> Ingest:
 IngestDep = Annotated[Ingest, Depends(get_ingest)]
 
 
-@router.get("/articles", response_model=list[ArticleSummary])
+@router.get("/articles", response_model=list[ArticleSummary], responses=responses(400, 500, 503))
 async def list_articles(store: StoreDep) -> list[ArticleSummary]:
     """List every indexed article with its metadata."""
     articles = await run_in_threadpool(store.list_articles)
@@ -76,7 +84,7 @@ async def list_articles(store: StoreDep) -> list[ArticleSummary]:
 @router.get(
     "/articles/{article_id}",
     response_model=ArticleDetail,
-    responses={404: {"description": "No such article"}},
+    responses=responses(400, 404, 500, 503),
 )
 async def read_article(article_id: str, store: StoreDep) -> ArticleDetail:
     """One article with its full cleaned text, so a citation can be read in context."""
@@ -93,7 +101,7 @@ async def read_article(article_id: str, store: StoreDep) -> ArticleDetail:
     status_code=201,
     response_model=ArticleWritten,
     responses={
-        200: {"description": "Unchanged: the same content is already stored"},
+        200: {"description": "Unchanged: the same content is already stored", "content": WRITTEN},
         **WRITE_ERRORS,
     },
     openapi_extra=ARTICLE_BODY,
@@ -111,7 +119,7 @@ async def add_article(
     "/articles/{article_id}",
     status_code=201,
     response_model=ArticleWritten,
-    responses={200: {"description": "Replaced, or unchanged"}, **WRITE_ERRORS},
+    responses={200: {"description": "Replaced, or unchanged", "content": WRITTEN}, **WRITE_ERRORS},
     openapi_extra=ARTICLE_BODY,
 )
 async def replace_article(
@@ -130,7 +138,7 @@ async def replace_article(
 @router.delete(
     "/articles/{article_id}",
     status_code=204,
-    responses={404: {"description": "No such article"}, 409: WRITE_ERRORS[409]},
+    responses=responses(400, 404, 409, 500, 503),
 )
 async def delete_article(article_id: str, ingest: IngestDep, components: ComponentsDep) -> Response:
     """Delete an article added over HTTP, with the teasers found on its page."""
@@ -146,8 +154,9 @@ async def delete_article(article_id: str, ingest: IngestDep, components: Compone
         200: {
             "description": "One JSON line a request line, in order, as each batch is written: "
             "`{line, code, status, article_id?, chunks?, detail?}` (BulkLine).",
-            "content": {"application/x-ndjson": {}},
-        }
+            "content": {"application/x-ndjson": {"itemSchema": {"$ref": REF + "BulkLine"}}},
+        },
+        **responses(400, 408, 413, 500, 503),
     },
     openapi_extra={
         "requestBody": {
@@ -158,7 +167,9 @@ async def delete_article(article_id: str, ingest: IngestDep, components: Compone
         }
     },
 )
-async def bulk(request: Request, ingest: IngestDep, components: ComponentsDep) -> StreamingResponse:
+async def add_articles_bulk(
+    request: Request, ingest: IngestDep, components: ComponentsDep
+) -> StreamingResponse:
     """Add or replace many articles, one JSON object a line, answered line by line."""
     lines = (await request.body()).decode("utf-8", "replace").splitlines()
     parsed = [(n, _parse_line(n, text)) for n, text in enumerate(lines, start=1) if text.strip()]

@@ -8,6 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from service.answering.answer import Answer
 from service.answering.events import Usage
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
+from service.api.error_models import responses
 from service.api.schemas import AskRequest, AskResponse, Citation, TokenUsage
 
 router = APIRouter(prefix="/api", tags=["questions"])
@@ -27,7 +28,7 @@ def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
     )
 
 
-@router.post("/ask", response_model=AskResponse)
+@router.post("/ask", response_model=AskResponse, responses=responses(400, 408, 413, 422, 500, 503))
 async def ask(
     body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
 ) -> AskResponse:

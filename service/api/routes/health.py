@@ -5,6 +5,7 @@ from starlette.concurrency import run_in_threadpool
 
 from index.embed import MODEL_NAME
 from service.api.deps import SettingsDep, StoreDep
+from service.api.error_models import responses
 from service.api.schemas import Health
 
 router = APIRouter(tags=["health"])
@@ -13,7 +14,7 @@ router = APIRouter(tags=["health"])
 @router.get(
     "/health",
     response_model=Health,
-    responses={503: {"description": "Index missing, empty or unreachable"}},
+    responses=responses(400, 500, 503, s503="Index missing, empty or unreachable"),
 )
 async def health(store: StoreDep, settings: SettingsDep) -> Health:
     """Report readiness: 503 with a reason when the index is missing or empty."""

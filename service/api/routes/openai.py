@@ -1,11 +1,13 @@
-"""POST /v1/chat/completions and GET /v1/models: the service as an OpenAI-compatible model."""
+"""POST /v1/chat/completions, GET /v1/models: the service as an OpenAI-compatible model."""
 
 import logging
 import time
 from collections.abc import Iterator
+from typing import Any
 
-from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
+from fastapi import APIRouter, Request
+from fastapi.sse import EventSourceResponse, ServerSentEvent
+from openai.types import Model
 from starlette.concurrency import run_in_threadpool
 
 from index.errors import IndexError_
@@ -13,56 +15,97 @@ from service.answering.answer import MAX_QUESTION_CHARS
 from service.answering.errors import ServiceError
 from service.answering.events import Answering
 from service.api import openai_compat as compat
+from service.api import sse
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
-from service.api.errors import QuestionRejected
-from service.api.routes.stream import NO_BUFFERING
+from service.api.error_models import openai_body, responses
+from service.api.errors import ModelNotFound, QuestionRejected
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger(__name__)
-
-
-@router.get("/models")
-async def list_models() -> dict[str, object]:
-    """The one model this service is: `newsrag`."""
-    model = {
-        "id": compat.MODEL_ID,
-        "object": "model",
-        "created": int(time.time()),
-        "owned_by": "newsrag",
+STARTED = int(time.time())
+COMPLETION_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "A completion; with `stream`, Server-Sent Events of `data:` chunks "
+        "ending with `data: [DONE]` (and `: ping` comments while the model works).",
+        "content": {"text/event-stream": {"itemSchema": compat.stream_schema()}},
     }
-    return {"object": "list", "data": [model]}
+}
 
 
-@router.post("/chat/completions", response_model=compat.ChatCompletion)
-async def chat_completions(
-    body: compat.ChatRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
-) -> compat.ChatCompletion | StreamingResponse:
+def _model() -> Model:
+    return Model(id=compat.MODEL_ID, object="model", created=STARTED, owned_by="newsrag")
+
+
+@router.get("/models", response_model=compat.ModelList, responses=responses(400, 500, openai=True))
+async def list_models() -> compat.ModelList:
+    """The one model this service is: `newsrag`."""
+    return compat.ModelList(data=[_model()])
+
+
+@router.get(
+    "/models/{model}",
+    response_model=Model,
+    responses=responses(400, 404, 500, openai=True, s404="No such model"),
+)
+async def retrieve_model(model: str) -> Model:
+    """The model `newsrag`; any other name is a 404."""
+    if model != compat.MODEL_ID:
+        raise ModelNotFound(model)
+    return _model()
+
+
+@router.post(
+    "/chat/completions",
+    response_model=compat.Completion,
+    responses={
+        **COMPLETION_DOC,
+        **responses(400, 404, 408, 413, 500, 503, openai=True, s404="No such model"),
+    },
+)
+async def create_chat_completion(
+    body: compat.ChatRequest,
+    request: Request,
+    answerer: AnswererDep,
+    store: StoreDep,
+    settings: SettingsDep,
+) -> compat.Completion | EventSourceResponse:
     """Answer the last user message from the articles, with `citations` beside the answer."""
+    if body.model != compat.MODEL_ID:
+        raise ModelNotFound(body.model)
     conversation = body.conversation()
     if conversation is None:
         limit = MAX_QUESTION_CHARS
         raise QuestionRejected(
-            f"the last user message must be a question of 1 to {limit} characters"
+            f"the last user message must be a question of 1 to {limit} characters", "messages"
         )
     await run_in_threadpool(store.require_ready)
     question, history = conversation
+    options = body.options()
+    answerer.retriever = answerer.retriever.within(options.since, options.until)
+    answerer.sampling = body.sampling()
+    top_k = options.top_k or settings.top_k
     if body.stream:
-        chunks = _guarded(answerer, question, history, settings.top_k)
-        return StreamingResponse(chunks, media_type="text/event-stream", headers=NO_BUFFERING)
+        usage = bool(body.stream_options and body.stream_options.include_usage)
+        return sse.respond(_guarded(answerer, question, history, top_k, usage), settings.sse_ping)
     standalone = await run_in_threadpool(answerer.rewrite, question, history)
-    done = await run_in_threadpool(answerer.complete, question, standalone, settings.top_k)
-    return compat.completion(done)
+    done = await run_in_threadpool(answerer.complete, question, standalone, top_k)
+    return compat.completion(done, f"{request.base_url}api/articles/")
 
 
 def _guarded(
-    answerer: Answering, question: str, history: list[tuple[str, str]], top_k: int
-) -> Iterator[str]:
-    """The chunks; a failure after the stream began becomes an OpenAI error chunk."""
+    answerer: Answering,
+    question: str,
+    history: list[tuple[str, str]],
+    top_k: int,
+    include_usage: bool,
+) -> Iterator[ServerSentEvent]:
+    """The chunks; a failure after the stream began becomes an OpenAI error event (its
+    client raises on it)."""
     try:
-        yield from compat.chunks(answerer, question, history, top_k)
+        yield from compat.chunks(answerer, question, history, top_k, include_usage)
     except (ServiceError, IndexError_) as exc:
-        yield compat.error_chunk(str(exc))
-    # The status line is already sent: this chunk is the only way left to tell the client.
+        yield ServerSentEvent(data=openai_body(500, str(exc)))
+    # The status line is already sent: this event is the only way left to tell the client.
     except Exception:
         log.exception("chat completion stream failed")
-        yield compat.error_chunk("the answer failed; see the service log")
+        yield ServerSentEvent(data=openai_body(500, "the answer failed; see the service log"))

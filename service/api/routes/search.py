@@ -4,12 +4,15 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RetrieverDep, SettingsDep, StoreDep
+from service.api.error_models import responses
 from service.api.schemas import SearchHit, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/api", tags=["search"])
 
 
-@router.post("/search", response_model=SearchResponse)
+@router.post(
+    "/search", response_model=SearchResponse, responses=responses(400, 408, 413, 422, 500, 503)
+)
 async def search(
     body: SearchRequest, retriever: RetrieverDep, store: StoreDep, settings: SettingsDep
 ) -> SearchResponse:

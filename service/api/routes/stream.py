@@ -1,25 +1,40 @@
 """POST /api/ask/stream: the answer as typed Server-Sent Events, passages first."""
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
+from fastapi.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api import sse
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
+from service.api.error_models import responses
 from service.api.schemas import AskRequest
 
 router = APIRouter(prefix="/api", tags=["questions"])
-NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-EVENTS_DOC = {200: {"description": sse.__doc__, "content": {"text/event-stream": {}}}}
+EVENTS_DOC: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Server-Sent Events, one of each type below per `event:` line: "
+        "retrieval, delta..., citations, done (or error instead of the rest); `: ping` "
+        "comments every RAG_SSE_PING seconds while the model works.",
+        "content": {"text/event-stream": {"itemSchema": sse.item_schema()}},
+    }
+}
 
 
-@router.post("/ask/stream", response_class=StreamingResponse, responses=EVENTS_DOC)  # type: ignore[arg-type]
+@router.post(
+    "/ask/stream",
+    # Not EventSourceResponse: FastAPI would then take the route for a generator endpoint.
+    response_class=StreamingResponse,
+    responses={**EVENTS_DOC, **responses(400, 408, 413, 422, 500, 503)},
+)
 async def ask_stream(
     body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
-) -> StreamingResponse:
+) -> EventSourceResponse:
     """Answer as Server-Sent Events: retrieval, delta..., citations, done (or error)."""
     await run_in_threadpool(store.require_ready)
     answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
     history = [(str(t.role), t.content) for t in body.history]
-    frames = sse.stream(answerer, body.question, history, body.top_k or settings.top_k)
-    return StreamingResponse(frames, media_type="text/event-stream", headers=NO_BUFFERING)
+    events = sse.stream(answerer, body.question, history, body.top_k or settings.top_k)
+    return sse.respond(events, settings.sse_ping)

@@ -238,3 +238,32 @@ def test_replace_is_seen_whole_old_until_it_commits(
         "/api/search", json={"query": "observatory Kell Hill dome", "top_k": 5}
     ).json()
     assert [r["quote"] for r in results["results"] if r["article_id"] == "dome"] == [new]
+
+
+PAGE_WITH_METADATA = (
+    "<html><head><title>Tram depot | Veltrano Courier</title>"
+    '<meta property="og:title" content="The tram depot reopens">'
+    '<link rel="canonical" href="https://courier.example/tram-depot">'
+    '<meta property="article:published_time" content="2025-11-20T08:00:00Z"></head>'
+    "<body><article><h1>The tram depot reopens</h1><p>The tram depot of Port Veltrano reopened "
+    "on Thursday after a year of repairs, the transport office said, and the first trams left "
+    "it at dawn.</p></article></body></html>"
+)
+
+
+def test_add_article_upload_html_takes_page_metadata(client: TestClient) -> None:
+    files = {"file": ("depot.html", PAGE_WITH_METADATA.encode(), "text/html")}
+    assert client.post(ARTICLES, files=files, data={"id": "depot"}).status_code == 201
+    stored = client.get(f"{ARTICLES}/depot").json()
+    assert stored["title"] == "The tram depot reopens"
+    assert stored["published"] == "2025-11-20"
+    assert stored["url"] == "https://courier.example/tram-depot"
+
+
+def test_add_article_upload_request_metadata_wins_over_page(client: TestClient) -> None:
+    files = {"file": ("depot2.html", PAGE_WITH_METADATA.encode(), "text/html")}
+    data = {"id": "depot2", "title": "Depot open again", "published": "2025-11-21"}
+    assert client.post(ARTICLES, files=files, data=data).status_code == 201
+    stored = client.get(f"{ARTICLES}/depot2").json()
+    assert (stored["title"], stored["published"]) == ("Depot open again", "2025-11-21")
+    assert stored["url"] == "https://courier.example/tram-depot"

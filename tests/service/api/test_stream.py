@@ -150,3 +150,28 @@ def test_ask_stream_model_server_killed_mid_request_falls_back(
     assert rest[-1][1]["mode"] == "fallback" and rest[-2][1]["reason"]
     assert "Baltiysk" in rest[-2][1]["answer"]
     assert elapsed < 20.0 + 15
+
+
+def test_ask_stream_pings_while_the_model_works(
+    seeded_settings: Settings, embedder: Embedder
+) -> None:
+    gate = threading.Event()
+    model = GatedModel(
+        messages=iter([AIMessage("The fleet's home base is Baltiysk. [1]")]), gate=gate
+    )
+    settings = seeded_settings.model_copy(update={"sse_ping": 0.2})
+    app = create_app(settings, embedder, chat=ChatBackend(model))
+    with (
+        serve(app) as url,
+        httpx.stream("POST", url + STREAM, json={"question": FLEET}, timeout=60) as r,
+    ):
+        lines = r.iter_lines()
+        seen = []
+        for line in lines:
+            seen.append(line)
+            if line.startswith(":") and any(s.startswith("event: retrieval") for s in seen):
+                break
+        gate.set()
+        rest = list(parse(iter([*seen, *lines])))
+    assert ": ping" in seen
+    assert_well_formed(rest)
