@@ -3,10 +3,12 @@
 from pathlib import Path
 from typing import Annotated, Literal
 
+from limits import parse_many
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import NoDecode
 
 from index.settings import Settings as IndexSettings
+from service.keys import load_keys
 
 
 class Settings(IndexSettings):
@@ -168,6 +170,51 @@ class Settings(IndexSettings):
         if isinstance(value, str):
             return [host.strip() for host in value.split(",") if host.strip()]
         return value
+
+    api_keys: SecretStr | None = Field(
+        None,
+        description="API keys as name:key:scopes, comma-separated; scopes ask, write, admin "
+        "joined by + (unset with no file: the service is open).",
+    )
+    api_keys_file: Path | None = Field(
+        None, description="A file of the same name:key:scopes entries, one a line."
+    )
+    rate_limit: str | None = Field(
+        None,
+        description="Requests a caller (an API key, or an address when open) may make, in the "
+        "`limits` library's notation, e.g. 120/minute or 10/second;1000/hour (unset: none).",
+    )
+    rate_limit_storage: str | None = Field(
+        None,
+        description="Where rate-limit counters live: a `limits` storage URI such as "
+        "redis://host:6379 for replicas on several machines; by default a SQLite file in "
+        "data_dir that every worker of one machine shares.",
+    )
+    request_timeout: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Seconds a request may take to answer; past it 504 with the reason, and "
+        "the work stops at its next step (the model gets no more than is left).",
+    )
+
+    @model_validator(mode="after")
+    def _keys_and_limits_readable(self) -> "Settings":
+        """A malformed key list or rate limit stops the start with what is wrong."""
+        if self.api_keys is not None or self.api_keys_file is not None:
+            inline = self.api_keys.get_secret_value() if self.api_keys else None
+            try:
+                load_keys(inline, self.api_keys_file)
+            except OSError as exc:
+                raise ValueError(f"RAG_API_KEYS_FILE cannot be read: {exc}") from None
+        if self.rate_limit:
+            try:
+                parse_many(self.rate_limit)
+            except ValueError:
+                raise ValueError(
+                    f"RAG_RATE_LIMIT {self.rate_limit!r} is not a limit such as 120/minute"
+                ) from None
+        return self
 
     @model_validator(mode="after")
     def _endpoint_named(self) -> "Settings":

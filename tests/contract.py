@@ -5,7 +5,8 @@ httpx.stream, the openai client, the Python client), whole or as far as it was r
 `Contract` checks one against the live /openapi.json: its status must be documented for its
 operation, its body must match the schema documented for that status and media type (JSON
 bodies with jsonschema; each event of a text/event-stream and each line of a JSON Lines body
-against the `itemSchema`), and a 503 must carry the Retry-After it documents.
+against the `itemSchema`), and it must carry the headers documented for its status
+(Retry-After, WWW-Authenticate).
 """
 
 import importlib
@@ -67,8 +68,9 @@ class Contract:
         if response is None:
             return [f"{where}: status not documented ({sorted(operation['responses'])})"]
         found = [f"{where}: {p}" for p in self.body_problems(response, got)]
-        if "Retry-After" in response.get("headers", {}) and "retry-after" not in got.headers:
-            found.append(f"{where}: no Retry-After header")
+        for header in response.get("headers", {}):
+            if header.lower() not in got.headers:
+                found.append(f"{where}: no {header} header")
         return found
 
     def body_problems(self, response: dict[str, Any], got: Received) -> list[str]:
@@ -82,10 +84,13 @@ class Contract:
         if "itemSchema" in media:
             items = sse_events(got.body) if kind == "text/event-stream" else json_lines(got.body)
             return [p for item in items for p in self.item_problems(media["itemSchema"], item)]
-        try:
-            value = json.loads(got.body)
-        except ValueError:
-            return ["the body is not JSON"]
+        if not kind.endswith("json"):  # text/plain and the like: the schema is a string
+            value: Any = got.body.decode("utf-8", "replace")
+        else:
+            try:
+                value = json.loads(got.body)
+            except ValueError:
+                return ["the body is not JSON"]
         return self.schema_problems(media.get("schema", {}), value)
 
     def schema_problems(self, schema: dict[str, Any], value: Any) -> list[str]:

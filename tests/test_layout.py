@@ -14,7 +14,8 @@ LAYERS = [
     "service.answering",
     "index",
 ]
-SHARED = {"service.settings"}  # settings are read by every layer of the service
+# Settings (and the keys they parse) and the metrics are read or recorded by every layer.
+SHARED = {"service.settings", "service.keys", "service.metrics"}
 
 
 def imports() -> dict[str, set[str]]:

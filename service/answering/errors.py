@@ -4,6 +4,7 @@
     ├── PromptError        a prompt file is missing, malformed or has wrong variables
     │                      (service.answering.prompts; stops the start)
     ├── BackendError       the configured answer backend cannot be set up (stops the start)
+    ├── AnswerTimeout      the request's deadline passed (RAG_REQUEST_TIMEOUT; a 504)
     └── LLMError           the language model failed; never reaches a client: the answer
         │                  falls back to the extractive one with mode=fallback
         ├── LLMUnavailable connection refused, HTTP error or a malformed response
@@ -35,3 +36,7 @@ class LLMUnavailable(LLMError):
 
 class LLMTimeout(LLMError):
     """The model did not finish within the deadline."""
+
+
+class AnswerTimeout(ServiceError):
+    """The request's deadline passed before the answer was ready."""

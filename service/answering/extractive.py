@@ -22,9 +22,11 @@ from index.retrieve import Retriever
 from index.terms import coverage, terms
 from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text
 from service.answering.candidates import Candidate, candidates
+from service.answering.deadline import check
 from service.answering.events import Delta, Event, Finished, Retrieved, Sampling, finish
 from service.answering.followup import standalone
 from service.answering.support import Evidence, SupportScorer
+from service.metrics import ANSWER_SECONDS, RETRIEVAL_SECONDS, answered
 
 DENSE_WEIGHT = 0.55
 LEXICAL_WEIGHT = 0.45
@@ -69,11 +71,20 @@ class ExtractiveBackend:
 
     def events(self, question: str, standalone: str, top_k: int) -> Iterator[Event]:
         """Retrieved, the quoted answer as one delta, Finished."""
-        hits = self.retriever.search(standalone, top_k)
+        hits = self.retrieve(standalone, top_k)
         yield Retrieved(standalone, hits)
-        answer = self.quote(question, standalone, hits)
+        with ANSWER_SECONDS.time():
+            answer = self.quote(question, standalone, hits)
+        answered(answer.mode, answer.answerable)
         yield Delta(answer.text)
         yield Finished(answer, None)
+
+    def retrieve(self, standalone: str, top_k: int) -> list[Hit]:
+        """The passages for the question, timed; AnswerTimeout past the request's deadline."""
+        with RETRIEVAL_SECONDS.time():
+            hits = self.retriever.search(standalone, top_k)
+        check()
+        return hits
 
     def complete(self, question: str, standalone: str, top_k: int) -> Finished:
         """The final answer and token use, once every event has run."""

@@ -17,6 +17,7 @@ For one question:
 import dataclasses
 import logging
 import re
+import time
 from collections.abc import Iterator
 
 from langchain_core.language_models import BaseChatModel
@@ -29,6 +30,7 @@ from index.retrieve import Retriever
 from index.terms import terms
 from service.answering.answer import Answer, Cited
 from service.answering.candidates import candidates
+from service.answering.deadline import remaining
 from service.answering.errors import LLMError
 from service.answering.events import Delta, Event, Finished, Retrieved, Usage
 from service.answering.extractive import ExtractiveBackend
@@ -38,6 +40,7 @@ from service.answering.prompts import Prompts
 from service.answering.verify import Passage, Verifier, is_refusal
 from service.answering.verify import complete as finished_sentences
 from service.answering.verify import split as split_sentences
+from service.metrics import ANSWER_SECONDS, LLM_SECONDS, answered
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -142,7 +145,9 @@ class GenerativeBackend(ExtractiveBackend):
         )
         messages = self.prompts.rewrite.format_messages(history=turns, question=question)
         try:
-            text = complete(self.model, messages, self.settings.llm_timeout / 4, _REWRITE_TOKENS)
+            text = complete(
+                self.model, messages, remaining(self.settings.llm_timeout / 4), _REWRITE_TOKENS
+            )
         except LLMError as exc:
             log.warning("follow-up rewrite failed", extra={"reason": str(exc)})
             return standalone(question, history)
@@ -151,8 +156,16 @@ class GenerativeBackend(ExtractiveBackend):
 
     def events(self, question: str, standalone: str, top_k: int) -> Iterator[Event]:
         """Retrieved, checked sentences as deltas, Finished (see the module docstring)."""
-        hits = self.retriever.search(standalone, top_k)
+        hits = self.retrieve(standalone, top_k)
         yield Retrieved(standalone, hits)
+        started = time.perf_counter()
+        for event in self._answer(question, standalone, hits):
+            if isinstance(event, Finished):
+                ANSWER_SECONDS.observe(time.perf_counter() - started)
+                answered(event.answer.mode, event.answer.answerable)
+            yield event
+
+    def _answer(self, question: str, standalone: str, hits: list[Hit]) -> Iterator[Event]:
         quoted = self.quote(question, standalone, hits)
         if not quoted.answerable:
             yield Delta(quoted.text)
@@ -199,13 +212,20 @@ class GenerativeBackend(ExtractiveBackend):
         self, messages: list[BaseMessage], verifier: Verifier, raw: list[str]
     ) -> Iterator[str]:
         """Each supported sentence of the model's answer as soon as it is complete."""
-        buffer, kept = "", 0
         # A request may lower the answer budget, never raise it: the context is packed for it.
         limit = min(self.settings.llm_max_tokens, self.sampling.max_tokens or 1 << 30)
+        with LLM_SECONDS.time():
+            yield from self._checked(messages, verifier, raw, limit)
+
+    def _checked(
+        self, messages: list[BaseMessage], verifier: Verifier, raw: list[str], limit: int
+    ) -> Iterator[str]:
+        buffer, kept = "", 0
+        # The model gets RAG_LLM_TIMEOUT, or what is left of the request's time if less.
         for piece in stream_text(
             self.model,
             messages,
-            self.settings.llm_timeout,
+            remaining(self.settings.llm_timeout),
             limit,
             self.sampling.options(limit),
         ):

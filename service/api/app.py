@@ -1,11 +1,12 @@
 """The app factory: `create_app(settings)` wires routes, errors, middleware, the page and the
 lifespan."""
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.routing import APIRoute
 from fastapi.staticfiles import StaticFiles
 from starlette.concurrency import run_in_threadpool
@@ -14,12 +15,19 @@ from index import logs
 from index.embed import Embedder
 from service.answering.chat import ChatBackend
 from service.api import errors, openapi
+from service.api.auth import GUARDED, Gate, requires
+from service.api.error_models import responses
 from service.api.middleware import AllowedHosts, BodyLimits, Limit, SecurityHeaders
-from service.api.routes import articles, ask, docs, health, openai, search, stream
+from service.api.observe import RequestContext
+from service.api.ratelimit import rate_limiter
+from service.api.routes import articles, ask, docs, health, metrics, openai, search, stream
 from service.components import Components
+from service.keys import load_keys
 from service.settings import Settings
 
 STATIC = Path(__file__).parent / "static"
+log = logging.getLogger(__name__)
+ASKING = [Depends(requires("ask"))]
 
 
 def create_app(
@@ -33,6 +41,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         logs.configure(settings.log_level)
+        if not app.state.gate.keys:
+            log.warning(
+                "no API keys are set (RAG_API_KEYS): anyone who reaches the port may ask and "
+                "write articles"
+            )
         components = await run_in_threadpool(Components, settings, embedder, chat)
         await run_in_threadpool(components.try_open)
         app.state.components = components
@@ -50,10 +63,23 @@ def create_app(
     )
     errors.install(app)
     openapi.install(app)
-    for module in (health, ask, stream, search, articles, openai, docs):
+    app.state.gate = Gate(
+        load_keys(
+            settings.api_keys.get_secret_value() if settings.api_keys else None,
+            settings.api_keys_file,
+        ),
+        rate_limiter(settings.rate_limit, settings.rate_limit_storage, settings.data_dir),
+    )
+    for module in (health, docs, articles, metrics):  # each route names its own scope
         app.include_router(module.router)
+    for module in (ask, stream, search):
+        app.include_router(module.router, dependencies=ASKING, responses=responses(*GUARDED))
+    app.include_router(
+        openai.router, dependencies=ASKING, responses=responses(*GUARDED, openai=True)
+    )
     app.mount("/docs/assets", docs.assets, name="docs-assets")
-    # The last added runs first: headers on every answer, then the host, then the body.
+    # The last added runs first: the request's id and deadline, headers on every answer,
+    # then the host, then the body.
     app.add_middleware(
         BodyLimits,
         limits=body_limits(settings),
@@ -62,6 +88,7 @@ def create_app(
     )
     app.add_middleware(AllowedHosts, hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestContext, timeout=settings.request_timeout)
     if (STATIC / "index.html").exists():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app

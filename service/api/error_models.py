@@ -41,6 +41,10 @@ class OpenAIError(BaseModel):
 # OpenAI's error type and code for each status it uses.
 _OPENAI_KINDS: dict[int, tuple[str, str | None]] = {
     400: ("invalid_request_error", None),
+    401: ("invalid_request_error", "invalid_api_key"),
+    403: ("invalid_request_error", "insufficient_permissions"),
+    429: ("requests", "rate_limit_exceeded"),
+    504: ("server_error", "timeout"),
     404: ("invalid_request_error", "not_found"),
     408: ("invalid_request_error", "timeout"),
     413: ("invalid_request_error", "request_too_large"),
@@ -81,6 +85,10 @@ def openai_status(status: int) -> int:
 
 DESCRIPTIONS = {
     400: "The request is malformed, or its Host is not one the service answers to",
+    401: "No API key, or an unknown one (RAG_API_KEYS is set)",
+    403: "The API key lacks this route's scope",
+    429: "Too many requests from this caller (RAG_RATE_LIMIT); retry after Retry-After",
+    504: "The answer took longer than RAG_REQUEST_TIMEOUT",
     404: "No such article",
     408: "The request body did not arrive within RAG_BODY_TIMEOUT",
     409: "The id belongs to other content, or to an article of the seeds folder",
@@ -96,6 +104,16 @@ RETRY_AFTER = {
         "schema": {"type": "integer"},
     }
 }
+HEADERS: dict[int, dict[str, Any]] = {
+    401: {
+        "WWW-Authenticate": {
+            "description": 'How to authenticate: `Bearer realm="newsrag"`.',
+            "schema": {"type": "string"},
+        }
+    },
+    429: RETRY_AFTER,
+    503: RETRY_AFTER,
+}
 
 
 def responses(*statuses: int, openai: bool = False, **described: str) -> dict[int | str, Any]:
@@ -108,8 +126,8 @@ def responses(*statuses: int, openai: bool = False, **described: str) -> dict[in
             "description": described.get(f"s{status}", DESCRIPTIONS[status]),
             "content": {"application/json": {"schema": {"$ref": REF + model}}},
         }
-        if status == 503:
-            entry["headers"] = RETRY_AFTER
+        if status in HEADERS:
+            entry["headers"] = HEADERS[status]
         entries[status] = entry
     return entries
 

@@ -18,7 +18,8 @@ from starlette.exceptions import HTTPException
 
 from index.errors import IndexError_, IndexNotReady, StoreUnavailable, UnreadableArticle
 from index.ingest import ArticleConflict, ArticleNotFound, ArticleTooLarge
-from service.answering.errors import ServiceError
+from index.logs import request_id
+from service.answering.errors import AnswerTimeout, ServiceError
 from service.api.error_models import error_body, is_openai, openai_body, openai_status
 from service.api.middleware import SECURITY_HEADERS
 
@@ -50,6 +51,7 @@ _STATUS: list[tuple[type[Exception], int]] = [
     (ModelNotFound, 404),
     (ArticleConflict, 409),
     (ArticleTooLarge, 413),
+    (AnswerTimeout, 504),
     (IndexNotReady, 503),
     (StoreUnavailable, 503),
 ]
@@ -123,12 +125,13 @@ async def _unexpected_handler(request: Request, exc: Exception) -> JSONResponse:
     # Starlette calls this outside every middleware, so it adds the security headers itself;
     # the traceback goes to the log, never to the client.
     log.error("request failed", exc_info=exc, extra={"path": request.url.path})
+    current = request_id.get()
     return JSONResponse(
         status_code=500,
         content=error_body(
             request.url.path, 500, "the service failed on this request; the failure is in its log"
         ),
-        headers=SECURITY_HEADERS,
+        headers={**SECURITY_HEADERS, **({"X-Request-ID": current} if current else {})},
     )
 
 

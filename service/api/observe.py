@@ -1,67 +1,37 @@
-"""What the operator sees: a request id on every response and log line, and Prometheus
-metrics (`GET /metrics`, scope admin).
+"""What the operator sees of each request: an id on the response and on every log line,
+its count and time by route (`service.metrics`), and its deadline (`RAG_REQUEST_TIMEOUT`),
+which the answering code keeps (`service.answering.deadline`)."""
 
-Metrics live in this process's registry, or, when several workers serve
-(`PROMETHEUS_MULTIPROC_DIR`, set by `service.api.server`), in files every worker writes
-and /metrics sums.
-"""
-
+import asyncio
 import os
 import re
 import time
 import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from prometheus_client import (
-    CONTENT_TYPE_LATEST,
-    CollectorRegistry,
-    Counter,
-    Gauge,
-    Histogram,
-    generate_latest,
-    multiprocess,
-)
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.logs import request_id
+from service.answering.deadline import deadline
+from service.answering.errors import AnswerTimeout
+from service.metrics import REQUEST_SECONDS, REQUESTS
 
+T = TypeVar("T")
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
-
-REQUESTS = Counter(
-    "newsrag_requests_total",
-    "HTTP requests by route, method and status.",
-    ["route", "method", "status"],
-)
-REQUEST_SECONDS = Histogram(
-    "newsrag_request_seconds",
-    "Time to the response's first byte, by route.",
-    ["route"],
-    buckets=_SECONDS,
-)
-RETRIEVAL_SECONDS = Histogram(
-    "newsrag_retrieval_seconds", "Time to find the passages of a question.", buckets=_SECONDS
-)
-ANSWER_SECONDS = Histogram(
-    "newsrag_answer_seconds", "Time from the passages to the final answer.", buckets=_SECONDS
-)
-LLM_SECONDS = Histogram(
-    "newsrag_llm_seconds", "Time the language model took for one answer.", buckets=_SECONDS
-)
-ANSWERS = Counter(
-    "newsrag_answers_total",
-    "Answers by how they were made (extractive, generated, fallback) and whether refused.",
-    ["mode", "refused"],
-)
-INDEX_ARTICLES = Gauge("newsrag_index_articles", "Articles in the index.", multiprocess_mode="max")
-INDEX_CHUNKS = Gauge("newsrag_index_chunks", "Chunks in the index.", multiprocess_mode="max")
 
 
-class RequestIds:
+class RequestContext:
     """Gives each request an id (the caller's `X-Request-ID` when it is sane), puts it on the
-    response and on every log line, and counts and times the request by route."""
+    response and on every log line, sets its deadline, and counts and times it by route.
+    (Each request runs in its own task, so the context variables need no resetting, and the
+    500 handler, which runs outside every middleware, still reads the id.)"""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
         self.app = app
+        self.timeout = timeout
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -69,7 +39,8 @@ class RequestIds:
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         current = given if _GIVEN_ID.match(given) else uuid.uuid4().hex
-        token = request_id.set(current)
+        request_id.set(current)
+        deadline.set(time.monotonic() + self.timeout)
         started = time.perf_counter()
 
         async def tagged(message: Message) -> None:
@@ -83,10 +54,7 @@ class RequestIds:
                 REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
             await send(message)
 
-        try:
-            await self.app(scope, receive, tagged)
-        finally:
-            request_id.reset(token)
+        await self.app(scope, receive, tagged)
 
 
 def _route(scope: Scope) -> str:
@@ -103,3 +71,16 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry), CONTENT_TYPE_LATEST
     return generate_latest(), CONTENT_TYPE_LATEST
+
+
+async def within_deadline(func: Callable[..., T], *args: Any) -> T:
+    """Blocking work run in the thread pool; AnswerTimeout (504) when the request's deadline
+    passes first. The work itself stops at its next step (`service.answering.deadline`)."""
+    end = deadline.get()
+    left = None if end is None else max(0.0, end - time.monotonic())
+    try:
+        return await asyncio.wait_for(run_in_threadpool(func, *args), left)
+    except TimeoutError:
+        raise AnswerTimeout(
+            "the answer took longer than RAG_REQUEST_TIMEOUT allows; ask again, or narrower"
+        ) from None

@@ -17,6 +17,7 @@ FastAPI's generator endpoints are not used: their keep-alive is a fixed private 
 and /v1/chat/completions must answer JSON or a stream from one operation.
 """
 
+import contextvars
 import json
 import logging
 import queue
@@ -172,7 +173,9 @@ def keep_alive(items: Iterator[ServerSentEvent], ping: float) -> Iterator[bytes]
     """
     found: queue.Queue[object] = queue.Queue()
     stop = threading.Event()
-    worker = threading.Thread(target=_pump, args=(items, found, stop), daemon=True)
+    # In this request's context: its id on the log lines, its deadline on the answer.
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(_pump, items, found, stop), daemon=True)
     worker.start()
     try:
         while True:

@@ -26,12 +26,15 @@ from service.api.article_models import (
     ArticleWritten,
     BulkLine,
 )
+from service.api.auth import GUARDED, requires
 from service.api.deps import ComponentsDep, StoreDep
 from service.api.error_models import REF, responses
 from service.api.errors import field_message, status_for
 from service.components import Components
 
 router = APIRouter(prefix="/api", tags=["articles"])
+READING = [Depends(requires("ask"))]
+WRITING = [Depends(requires("write"))]
 UPLOAD_FIELDS = ("title", "published", "url", "publisher", "id")
 WRITE_ERRORS = responses(
     400,
@@ -42,6 +45,7 @@ WRITE_ERRORS = responses(
     422,
     500,
     503,
+    *GUARDED,
     s413="The request body is over its limit, or the article over RAG_MAX_ARTICLE_BYTES",
     s503="The store cannot be reached; nothing was written",
 )
@@ -74,7 +78,12 @@ def get_ingest(components: ComponentsDep) -> Ingest:
 IngestDep = Annotated[Ingest, Depends(get_ingest)]
 
 
-@router.get("/articles", response_model=list[ArticleSummary], responses=responses(400, 500, 503))
+@router.get(
+    "/articles",
+    response_model=list[ArticleSummary],
+    dependencies=READING,
+    responses=responses(400, 500, 503, *GUARDED),
+)
 async def list_articles(store: StoreDep) -> list[ArticleSummary]:
     """List every indexed article with its metadata."""
     articles = await run_in_threadpool(store.list_articles)
@@ -84,7 +93,8 @@ async def list_articles(store: StoreDep) -> list[ArticleSummary]:
 @router.get(
     "/articles/{article_id}",
     response_model=ArticleDetail,
-    responses=responses(400, 404, 500, 503),
+    dependencies=READING,
+    responses=responses(400, 404, 500, 503, *GUARDED),
 )
 async def read_article(article_id: str, store: StoreDep) -> ArticleDetail:
     """One article with its full cleaned text, so a citation can be read in context."""
@@ -98,6 +108,7 @@ async def read_article(article_id: str, store: StoreDep) -> ArticleDetail:
 
 @router.post(
     "/articles",
+    dependencies=WRITING,
     status_code=201,
     response_model=ArticleWritten,
     responses={
@@ -117,6 +128,7 @@ async def add_article(
 
 @router.put(
     "/articles/{article_id}",
+    dependencies=WRITING,
     status_code=201,
     response_model=ArticleWritten,
     responses={200: {"description": "Replaced, or unchanged", "content": WRITTEN}, **WRITE_ERRORS},
@@ -138,7 +150,8 @@ async def replace_article(
 @router.delete(
     "/articles/{article_id}",
     status_code=204,
-    responses=responses(400, 404, 409, 500, 503),
+    dependencies=WRITING,
+    responses=responses(400, 404, 409, 500, 503, *GUARDED),
 )
 async def delete_article(article_id: str, ingest: IngestDep, components: ComponentsDep) -> Response:
     """Delete an article added over HTTP, with the teasers found on its page."""
@@ -149,6 +162,7 @@ async def delete_article(article_id: str, ingest: IngestDep, components: Compone
 
 @router.post(
     "/articles/bulk",
+    dependencies=WRITING,
     response_class=StreamingResponse,
     responses={
         200: {
@@ -156,7 +170,7 @@ async def delete_article(article_id: str, ingest: IngestDep, components: Compone
             "`{line, code, status, article_id?, chunks?, detail?}` (BulkLine).",
             "content": {"application/x-ndjson": {"itemSchema": {"$ref": REF + "BulkLine"}}},
         },
-        **responses(400, 408, 413, 500, 503),
+        **responses(400, 408, 413, 500, 503, *GUARDED),
     },
     openapi_extra={
         "requestBody": {

@@ -9,6 +9,7 @@ from service.answering.answer import Answer
 from service.answering.events import Usage
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.error_models import responses
+from service.api.observe import within_deadline
 from service.api.schemas import AskRequest, AskResponse, Citation, TokenUsage
 
 router = APIRouter(prefix="/api", tags=["questions"])
@@ -28,17 +29,19 @@ def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
     )
 
 
-@router.post("/ask", response_model=AskResponse, responses=responses(400, 408, 413, 422, 500, 503))
+@router.post(
+    "/ask", response_model=AskResponse, responses=responses(400, 408, 413, 422, 500, 503, 504)
+)
 async def ask(
     body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
 ) -> AskResponse:
     """Answer a question from the articles; every sentence cites its passage."""
     await run_in_threadpool(store.require_ready)
     answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
-    query = await run_in_threadpool(
+    query = await within_deadline(
         answerer.rewrite, body.question, [(t.role, t.content) for t in body.history]
     )
-    done = await run_in_threadpool(
+    done = await within_deadline(
         answerer.complete, body.question, query, body.top_k or settings.top_k
     )
     return to_response(done.answer, done.usage)

@@ -19,6 +19,7 @@ from service.api import sse
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.error_models import openai_body, responses
 from service.api.errors import ModelNotFound, QuestionRejected
+from service.api.observe import within_deadline
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger(__name__)
@@ -59,7 +60,7 @@ async def retrieve_model(model: str) -> Model:
     response_model=compat.Completion,
     responses={
         **COMPLETION_DOC,
-        **responses(400, 404, 408, 413, 500, 503, openai=True, s404="No such model"),
+        **responses(400, 404, 408, 413, 500, 503, 504, openai=True, s404="No such model"),
     },
 )
 async def create_chat_completion(
@@ -87,8 +88,8 @@ async def create_chat_completion(
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
         return sse.respond(_guarded(answerer, question, history, top_k, usage), settings.sse_ping)
-    standalone = await run_in_threadpool(answerer.rewrite, question, history)
-    done = await run_in_threadpool(answerer.complete, question, standalone, top_k)
+    standalone = await within_deadline(answerer.rewrite, question, history)
+    done = await within_deadline(answerer.complete, question, standalone, top_k)
     return compat.completion(done, f"{request.base_url}api/articles/")
 
 

@@ -5,20 +5,21 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api.deps import RetrieverDep, SettingsDep, StoreDep
 from service.api.error_models import responses
+from service.api.observe import within_deadline
 from service.api.schemas import SearchHit, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/api", tags=["search"])
 
 
 @router.post(
-    "/search", response_model=SearchResponse, responses=responses(400, 408, 413, 422, 500, 503)
+    "/search", response_model=SearchResponse, responses=responses(400, 408, 413, 422, 500, 503, 504)
 )
 async def search(
     body: SearchRequest, retriever: RetrieverDep, store: StoreDep, settings: SettingsDep
 ) -> SearchResponse:
     """Find the article passages that best match a query."""
     await run_in_threadpool(store.require_ready)
-    hits = await run_in_threadpool(
+    hits = await within_deadline(
         retriever.search, body.query, body.top_k or settings.top_k, body.since, body.until
     )
     results = [

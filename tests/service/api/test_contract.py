@@ -12,6 +12,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from index.build import sync
 from index.embed import Embedder
@@ -27,11 +28,30 @@ CHAT = {"model": "newsrag", "messages": [{"role": "user", "content": FLEET["ques
 TINY = "The lighthouse of Cape Orrin was repainted white and red in the spring, the keeper said."
 
 
+KEYS = {"ask": "reader-key-0123456789", "write": "writer-key-0123456789"}
+ADMIN = "admin-key-0123456789ab"
+GUARD = {
+    "api_keys": SecretStr(
+        f"reader:{KEYS['ask']}:ask,writer:{KEYS['write']}:write,ops:{ADMIN}:admin"
+    )
+}
+
+
 class Apps:
     """The apps the cases talk to."""
 
-    def __init__(self, seeded: TestClient, writable: TestClient, down: TestClient) -> None:
+    def __init__(
+        self,
+        seeded: TestClient,
+        writable: TestClient,
+        down: TestClient,
+        guarded: TestClient,
+        limited: TestClient,
+        slow: TestClient,
+    ) -> None:
         self.seeded, self.writable, self.down = seeded, writable, down
+        # Keys set; one request an hour; no time at all to answer.
+        self.guarded, self.limited, self.slow = guarded, limited, slow
         # No lifespan: the middleware answers, and a route that needs its parts fails (500).
         small = {"max_body_bytes": 1024, "max_article_bytes": 1024, "max_bulk_bytes": 1024}
         bare = create_app(Settings(body_timeout=0.5, **small))
@@ -49,11 +69,18 @@ def apps(
     settings = make_settings(root / "seeds", root / "data")
     sync(settings, open_store(settings), embedder)
     down = make_settings(root / "seeds", root / "down", chroma_mode="http", chroma_port=9)
+
+    def app(**change: Any) -> TestClient:
+        return TestClient(create_app(settings.model_copy(update=change), embedder), base_url=LOCAL)
+
     with (
         TestClient(create_app(settings, embedder), base_url=LOCAL) as writable,
         TestClient(create_app(down, embedder), base_url=LOCAL) as unreachable,
+        app(**GUARD) as guarded,
+        app(rate_limit="1/hour", data_dir=root / "limited") as limited,
+        app(request_timeout=0.001) as slow,
     ):
-        yield Apps(client, writable, unreachable)
+        yield Apps(client, writable, unreachable, guarded, limited, slow)
 
 
 @pytest.fixture(scope="module")
@@ -76,7 +103,16 @@ OPERATIONS: dict[str, tuple[str, str, dict[str, Any]]] = {
     "list_models": ("GET", "/v1/models", {}),
     "retrieve_model": ("GET", "/v1/models/newsrag", {}),
     "create_chat_completion": ("POST", "/v1/chat/completions", {"json": CHAT}),
+    "read_metrics": ("GET", "/metrics", {}),
 }
+SCOPE = {
+    "add_article": "write",
+    "replace_article": "write",
+    "delete_article": "write",
+    "add_articles_bulk": "write",
+    "read_metrics": "admin",
+}
+OPEN = ("health",)  # reachable without a key
 
 
 def call(client: TestClient, op: str, **change: Any) -> Any:
@@ -136,11 +172,26 @@ BODY_OPS = [
     "create_chat_completion",
 ]
 CASES: dict[tuple[str, int], Call] = {}
+
+
+def other_key(op: str) -> dict[str, str]:
+    """A key that lacks the operation's scope."""
+    wrong = KEYS["write"] if SCOPE.get(op, "ask") == "ask" else KEYS["ask"]
+    return {"authorization": f"Bearer {wrong}"}
+
+
 for op in OPERATIONS:
     CASES[op, 400] = lambda a, op=op: call(a.bare, op, headers={"host": "evil.example"})
-    CASES[op, 500] = lambda a, op=op: call(a.bare, op)
-    if op not in ("list_models", "retrieve_model"):
+    if op != "read_metrics":
+        CASES[op, 500] = lambda a, op=op: call(a.bare, op)
+    if op not in ("list_models", "retrieve_model", "read_metrics"):
         CASES[op, 503] = lambda a, op=op: call(a.down, op)
+    if op not in OPEN:
+        CASES[op, 401] = lambda a, op=op: call(a.guarded, op)
+        CASES[op, 403] = lambda a, op=op: call(a.guarded, op, headers=other_key(op))
+        CASES[op, 429] = lambda a, op=op: twice(a.limited, op)
+for op in ("ask", "search", "create_chat_completion"):
+    CASES[op, 504] = lambda a, op=op: call(a.slow, op)
 for op in BODY_OPS:
     CASES[op, 408] = lambda a, op=op: stalled(a.bare_app, op)
     CASES[op, 413] = lambda a, op=op: call(a.bare, op, content=b" " * 100_000)
@@ -197,6 +248,9 @@ CASES.update(
         ),
         ("add_articles_bulk", 200): lambda a: call(a.writable, "add_articles_bulk"),
         ("list_models", 200): lambda a: call(a.seeded, "list_models"),
+        ("read_metrics", 200): lambda a: call(
+            a.guarded, "read_metrics", headers={"authorization": f"Bearer {ADMIN}"}
+        ),
         ("retrieve_model", 200): lambda a: call(a.seeded, "retrieve_model"),
         ("retrieve_model", 404): lambda a: call(
             a.seeded, "retrieve_model", path="/v1/models/gpt-4o"
