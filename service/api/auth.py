@@ -65,6 +65,7 @@ class Gate:
                 headers={"WWW-Authenticate": 'Bearer realm="newsrag"'},
             )
         if scope not in key.scopes:
+            request.state.caller = key.name  # the refusal is logged under its name
             raise HTTPException(
                 403, f"the key {key.name!r} may not {_DOING[scope]} (scope {scope!r})"
             )

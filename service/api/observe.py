@@ -3,6 +3,7 @@ its count and time by route (`service.metrics`), and its deadline (`RAG_REQUEST_
 which the answering code keeps (`service.answering.deadline`)."""
 
 import asyncio
+import logging
 import os
 import re
 import time
@@ -19,6 +20,7 @@ from service.answering.deadline import deadline
 from service.answering.errors import AnswerTimeout
 from service.metrics import REQUEST_SECONDS, REQUESTS
 
+log = logging.getLogger("service.requests")
 T = TypeVar("T")
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -50,8 +52,20 @@ class RequestContext:
                     (b"x-request-id", current.encode()),
                 ]
                 route = _route(scope)
+                took = time.perf_counter() - started
                 REQUESTS.labels(route, scope["method"], str(message["status"])).inc()
-                REQUEST_SECONDS.labels(route).observe(time.perf_counter() - started)
+                REQUEST_SECONDS.labels(route).observe(took)
+                # One line a request: who (the key's name, never the key), what, how it went.
+                log.info(
+                    "request",
+                    extra={
+                        "method": scope["method"],
+                        "route": route,
+                        "status": message["status"],
+                        "ms": round(took * 1000, 1),
+                        "caller": scope.get("state", {}).get("caller"),
+                    },
+                )
             await send(message)
 
         await self.app(scope, receive, tagged)

@@ -11,7 +11,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from service.api import error_models, openai_compat, sse
-from service.api.article_models import BulkLine
+from service.api.article_models import ArticleIn, BulkLine
 from service.api.error_models import REF, is_openai
 
 REFERENCED: list[type[BaseModel]] = [
@@ -20,6 +20,8 @@ REFERENCED: list[type[BaseModel]] = [
     openai_compat.CompletionChunk,
     BulkLine,
 ]
+# Request bodies read by hand (the article routes take JSON or a multipart upload).
+READ: list[type[BaseModel]] = [ArticleIn]
 _UNUSED = ("HTTPValidationError", "ValidationError")
 
 
@@ -60,7 +62,8 @@ def build(app: FastAPI) -> dict[str, Any]:
 
 def _referenced() -> dict[str, Any]:
     _, top = models_json_schema(
-        [(m, "serialization") for m in REFERENCED], ref_template=REF + "{model}"
+        [(m, "serialization") for m in REFERENCED] + [(m, "validation") for m in READ],
+        ref_template=REF + "{model}",
     )
     return dict(top.get("$defs", {}))
 

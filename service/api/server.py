@@ -13,6 +13,8 @@ deadline and size are the app's (`service.api.limits`), so they hold under any s
 import asyncio
 import json
 import logging
+import os
+import shutil
 from typing import Any
 
 import h11
@@ -141,5 +143,12 @@ def serve(
         app = create_app(settings, embedder)
         uvicorn.Server(server_config(app, settings, host, port)).run()
         return
+    # Each worker writes its metrics to files here, which /metrics sums (prometheus_client's
+    # multiprocess mode, chosen when the spawned workers import it); emptied at each start
+    # so a previous run's counts do not add up with these.
+    metrics_dir = settings.data_dir / "metrics"
+    shutil.rmtree(metrics_dir, ignore_errors=True)
+    metrics_dir.mkdir(parents=True)
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     config = server_config(APP_FACTORY, settings, host, port, workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -19,6 +19,42 @@ export class ServiceError extends Error {
 
 let streamMissing = false;
 
+// With RAG_API_KEYS set, the service answers 401 until the page sends a key: the page asks
+// for one once and keeps it in this tab's session (sessionStorage: gone when the tab closes,
+// never sent anywhere but this service).
+const KEY_STORE = "newsrag.apiKey";
+const KEY_PROMPT =
+  "This service needs an API key (one with the scope ask). Paste it here: it is kept only " +
+  "for this browser tab.";
+
+function authorization() {
+  const key = sessionStorage.getItem(KEY_STORE);
+  return key ? { Authorization: `Bearer ${key}` } : {};
+}
+
+/** Ask the reader for a key after a 401; false when they gave none. */
+function askForKey() {
+  sessionStorage.removeItem(KEY_STORE);
+  const given = window.prompt(KEY_PROMPT, "")?.trim();
+  if (!given) return false;
+  sessionStorage.setItem(KEY_STORE, given);
+  return true;
+}
+
+/** fetch() with the session's key; on a 401, ask for a key once and try again with it. */
+async function send(url, init) {
+  const once = () =>
+    fetch(url, { ...init, headers: { ...init.headers, ...authorization() } });
+  let response;
+  try {
+    response = await once();
+    if (response.status === 401 && askForKey()) response = await once();
+  } catch (error) {
+    throw unreachable(error);
+  }
+  return response;
+}
+
 /**
  * Ask a question. `hooks.onRetrieval({standalone_question, passages})` and
  * `hooks.onDelta(text)` report progress when the answer streams. Resolves to
@@ -49,33 +85,31 @@ export async function fetchArticles(signal) {
 }
 
 async function getJSON(url, signal) {
-  let response;
-  try {
-    response = await fetch(url, { headers: { Accept: "application/json" }, signal });
-  } catch (error) {
-    throw unreachable(error);
-  }
+  const response = await send(url, { headers: { Accept: "application/json" }, signal });
   if (!response.ok) throw await failureOf(response);
   return response.json();
 }
 
 async function post(url, body, signal, accept) {
-  try {
-    return await fetch(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: accept },
-      body: JSON.stringify(body),
-      signal,
-    });
-  } catch (error) {
-    throw unreachable(error);
-  }
+  return send(url, {
+    method: "POST",
+    headers: { "Content-Type": "application/json", Accept: accept },
+    body: JSON.stringify(body),
+    signal,
+  });
 }
 
 function unreachable(error) {
   if (error.name === "AbortError") return error;
   return new ServiceError("The service can't be reached. Check that it is running, then retry.");
 }
+
+const LEADS = {
+  401: "This service needs an API key; ask again to enter one.",
+  403: "This API key may not do this.",
+  429: "Too many requests for now.",
+  503: "The article index isn't ready.",
+};
 
 async function failureOf(response) {
   let detail = "";
@@ -86,11 +120,8 @@ async function failureOf(response) {
     // Not JSON (a proxy's error page, say): the status alone has to do.
   }
   const lead =
-    response.status === 503
-      ? "The article index isn't ready."
-      : response.status >= 500
-        ? "The service failed to answer."
-        : "The service refused the request.";
+    LEADS[response.status] ??
+    (response.status >= 500 ? "The service failed to answer." : "The service refused the request.");
   return new ServiceError(detail ? `${lead} ${capitalise(detail)}` : lead, response.status);
 }
 

@@ -12,27 +12,24 @@ import asyncio
 import json
 import re
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI, Request
+from fastapi import Request
 from fastapi.responses import StreamingResponse
 from fastapi.routing import APIRoute
 from playwright.sync_api import Browser, Locator, Page, Route, expect, sync_playwright
+from pydantic import SecretStr
 
 from index.build import sync
 from index.embed import Embedder
 from index.store import Store, connect
 from service.api.app import create_app
 from service.settings import Settings
+from tests.processes import serve
 
 REPO = Path(__file__).resolve().parents[3]
 STATIC = REPO / "service" / "api" / "static"
@@ -82,36 +79,6 @@ UNANSWERABLE = "Who is the current Secretary General of NATO?"
 
 
 # ---- The app on loopback -------------------------------------------------------------
-
-
-@contextmanager
-def serve(app: FastAPI) -> Iterator[str]:
-    """Run the app under uvicorn in a thread on a free loopback port; yield its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    base_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        wait_until_healthy(base_url, thread)
-        yield base_url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
-
-
-def wait_until_healthy(base_url: str, thread: threading.Thread, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline and thread.is_alive():
-        try:
-            if httpx.get(f"{base_url}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"the app at {base_url} did not become healthy")
 
 
 async def replay_stream(request: Request) -> StreamingResponse:
@@ -684,3 +651,73 @@ def test_page_screenshot_of_conversation(page: Page) -> None:
     SCREENSHOT.parent.mkdir(exist_ok=True)
     page.screenshot(path=SCREENSHOT, animations="disabled", caret="hide")
     assert SCREENSHOT.stat().st_size > 10_000
+
+
+# ---- With API keys set -----------------------------------------------------------------
+
+PAGE_KEY = "page-reader-key-0123456789"
+
+
+@pytest.fixture(scope="module")
+def keyed_site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """The app over the seeds with RAG_API_KEYS set: one ask key and one write key."""
+    root = tmp_path_factory.mktemp("keyed")
+    settings = Settings(
+        seeds_dir=REPO / "seeds",
+        data_dir=root / "data",
+        progress=False,
+        log_level="WARNING",
+        api_keys=SecretStr(f"page:{PAGE_KEY}:ask,feeder:writer-key-0123456789:write"),
+    )
+    sync(settings, Store(connect(settings), settings.collection), embedder)
+    with serve(create_app(settings, embedder)) as base_url:
+        yield base_url
+
+
+def test_page_with_keys_asks_for_one_and_keeps_it_for_the_session(
+    browser: Browser, keyed_site: str
+) -> None:
+    """The page meets a 401, asks the reader for a key (a wrong one is asked again, a key
+    without the scope ask is refused in words), then answers, and asks no more."""
+    context = browser.new_context(base_url=keyed_site, viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    given = ["not-a-key", PAGE_KEY]
+    prompts: list[str] = []
+
+    def answer(dialog: Any) -> None:
+        prompts.append(dialog.message)
+        dialog.accept(given.pop(0) if given else "")
+
+    page.on("dialog", answer)
+    try:
+        page.goto("/")
+        expect(page.get_by_role("heading", name="Ask the articles")).to_be_attached()
+        turn = ask(page, BALTIC)
+        expect(turn.locator(".answer-text")).to_contain_text("Baltiysk")
+        turn = ask(page, INF)
+        expect(turn.locator(".answer-text")).to_contain_text("9M729")
+        stored = page.evaluate("sessionStorage.getItem('newsrag.apiKey')")
+        print(f"prompts: {len(prompts)}; key kept in sessionStorage: {stored == PAGE_KEY}")
+        assert len(prompts) == 2 and "API key" in prompts[0]
+        assert stored == PAGE_KEY
+        assert page.evaluate("localStorage.getItem('newsrag.apiKey')") is None
+    finally:
+        context.close()
+
+
+def test_page_with_keys_explains_a_refused_key(browser: Browser, keyed_site: str) -> None:
+    """A write-only key gets the service's 403 sentence on the page, not a blank failure."""
+    context = browser.new_context(base_url=keyed_site, viewport=DESKTOP)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    page.on("dialog", lambda dialog: dialog.accept("writer-key-0123456789"))
+    try:
+        page.goto("/")
+        turn = ask(page, BALTIC)
+        expect(turn).to_have_attribute("data-status", "error")
+        expect(turn).to_contain_text("may not ask or read")
+    finally:
+        context.close()
