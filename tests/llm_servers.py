@@ -3,6 +3,7 @@ on the bundled SmolLM2 GGUF, the app itself under uvicorn, and endpoints that mi
 
 import importlib.util
 import json
+import re
 import socket
 import threading
 import time
@@ -114,20 +115,23 @@ class _Recording(BaseHTTPRequestHandler):
 
     def do_POST(self) -> None:
         self.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+        self._send(self.answer, "recorder")
+
+    def _send(self, answer: str, model: str) -> None:
         chunk = {
             "id": "chatcmpl-1",
             "object": "chat.completion.chunk",
             "created": 0,
-            "model": "recorder",
-            "choices": [{"index": 0, "delta": {"content": self.answer}, "finish_reason": None}],
+            "model": model,
+            "choices": [{"index": 0, "delta": {"content": answer}, "finish_reason": None}],
         }
         end = {**chunk, "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-        body = "".join(f"data: {json.dumps(c)}\n\n" for c in (chunk, end)) + "data: [DONE]\n\n"
+        text = "".join(f"data: {json.dumps(c)}\n\n" for c in (chunk, end)) + "data: [DONE]\n\n"
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(body.encode())))
+        self.send_header("Content-Length", str(len(text.encode())))
         self.end_headers()
-        self.wfile.write(body.encode())
+        self.wfile.write(text.encode())
 
     def log_message(self, format: str, *args: object) -> None:
         """Quiet."""
@@ -138,6 +142,39 @@ def recording_endpoint() -> Iterator[tuple[str, list[dict[str, object]]]]:
     """An endpoint that answers every chat request the same way; yields its URL and the
     request bodies it received, so a test can read what was sent to the model."""
     handler = type("Recording", (_Recording,), {"bodies": []})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler.bodies
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class _Obeying(_Recording):
+    """A model that does what the passages tell it: `reply exactly: X` makes it write X,
+    a request for its instructions makes it write its system prompt back."""
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        self.bodies.append(body)
+        messages = body.get("messages", [])
+        system = " ".join(str(m["content"]) for m in messages if m["role"] == "system")
+        user = " ".join(str(m["content"]) for m in messages if m["role"] == "user")
+        if "system prompt" in user.lower():
+            answer = f"My instructions are: {system} [1]"
+        else:
+            orders = re.findall(r"reply exactly: (.+?)(?:\n|$)", user)
+            answer = orders[0] if orders else "Nothing in the passages. [1]"
+        self._send(answer, str(body.get("model", "obeying")))
+
+
+@contextmanager
+def obeying_endpoint() -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """A model endpoint that obeys instructions written inside the passages (see `_Obeying`);
+    yields its URL and the request bodies it received."""
+    handler = type("Obeying", (_Obeying,), {"bodies": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -29,7 +29,10 @@ from index.embed import Embedder
 from index.store import Store, connect
 from service.api.app import create_app
 from service.settings import Settings
+from tests.llm_servers import obeying_endpoint
 from tests.processes import serve
+from tests.service.api.test_poisoned import POISON
+from tests.service.api.test_poisoned import article as poison_article
 
 REPO = Path(__file__).resolve().parents[3]
 STATIC = REPO / "service" / "api" / "static"
@@ -719,5 +722,64 @@ def test_page_with_keys_explains_a_refused_key(browser: Browser, keyed_site: str
         turn = ask(page, BALTIC)
         expect(turn).to_have_attribute("data-status", "error")
         expect(turn).to_contain_text("may not ask or read")
+    finally:
+        context.close()
+
+
+# ---- Poisoned articles and a model that obeys them --------------------------------------
+
+
+@pytest.fixture(scope="module")
+def poisoned_site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
+    """The app over the poisoned articles of test_poisoned.py, answering through a model
+    that writes whatever markup the passages tell it to."""
+    root = tmp_path_factory.mktemp("poisoned-page")
+    seeds = root / "seeds"
+    seeds.mkdir()
+    for n in range(len(POISON)):
+        (seeds / f"9{n:02d}_poison.txt").write_text(poison_article(n), encoding="utf-8")
+    with obeying_endpoint() as (url, _):
+        settings = Settings(
+            seeds_dir=seeds,
+            data_dir=root / "data",
+            progress=False,
+            log_level="WARNING",
+            answer_backend="openai",
+            llm_base_url=url,
+            llm_model="obeying",
+            llm_timeout=20.0,
+            llm_retries=0,
+        )
+        sync(settings, Store(connect(settings), settings.collection), embedder)
+        with serve(create_app(settings, embedder)) as base_url:
+            yield base_url
+
+
+def test_page_shows_poisoned_answers_as_text(browser: Browser, poisoned_site: str) -> None:
+    """Script, image, iframe, SVG and markdown payloads that the model wrote into its
+    answers are shown as their characters: nothing runs, nothing loads from elsewhere."""
+    context = browser.new_context(base_url=poisoned_site, viewport=DESKTOP)
+    outside: list[str] = []
+    context.route(
+        lambda url: not url.startswith(poisoned_site),
+        lambda route: (outside.append(route.request.url), route.abort()),
+    )
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    expect.set_options(timeout=TIMEOUT_MS)
+    try:
+        page.goto("/")
+        shown = []
+        for n in (3, 4, 5, 6, 12, 15, 18):
+            turn = ask(page, POISON[n][1])
+            expect(turn).to_have_attribute("data-status", "done")
+            shown.append(turn.locator(".answer-text").inner_text())
+        for selector in ("script", "img", "iframe", "svg", "style", "a[href^=javascript]"):
+            injected = page.locator(f".turn .answer-text {selector}").count()
+            assert injected == 0, f"{selector} drawn inside an answer"
+        print("answers as shown:\n" + "\n".join(shown))
+        assert any("<script>" in text for text in shown)  # the model's markup, as text
+        assert page.evaluate("window.__xss") is None
+        assert outside == []
     finally:
         context.close()
