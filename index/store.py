@@ -108,6 +108,8 @@ class Store:
         before = self.records(source={"$in": [s.name for s in sources]})
         chunk_rows = [row for source in sources for row in _chunk_rows(source)]
         article_rows = [row for source in sources for row in _article_rows(source)]
+        started = time.perf_counter()
+        log.info("writing", extra={"sources": len(sources), "chunks": len(chunk_rows)})
         with reachable():
             self._upsert(self.chunks, chunk_rows)
             self._upsert(self.articles, article_rows)
@@ -128,6 +130,9 @@ class Store:
                     self.chunks.delete(where=where)
         if gone:
             self.bump()
+        log.info(
+            "written", extra={"sources": len(sources), "seconds": time.perf_counter() - started}
+        )
 
     def delete_sources(self, names: Sequence[str]) -> None:
         """Remove every chunk and article of these sources: chunks first."""
