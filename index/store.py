@@ -107,11 +107,13 @@ class Store:
             return
         before = self.records(source={"$in": [s.name for s in sources]})
         chunk_rows = [row for source in sources for row in _chunk_rows(source)]
-        article_rows = [row for source in sources for row in _article_rows(source)]
         started = time.perf_counter()
         log.info("writing", extra={"sources": len(sources), "chunks": len(chunk_rows)})
         with reachable():
             self._upsert(self.chunks, chunk_rows)
+            # Stamped once the chunks are in: readers catch up by this time (with a few
+            # seconds' margin), so a stamp taken before a long chunk write could be missed.
+            article_rows = [row for source in sources for row in _article_rows(source)]
             self._upsert(self.articles, article_rows)
         # Readers learn of the commit before the old chunks go, so none is left between the
         # two versions with neither.

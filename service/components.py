@@ -90,6 +90,9 @@ class Components:
     def try_open(self) -> None:
         """Open the store and load the catalog at startup if possible; a failure is logged,
         not raised."""
+        # The model's first pass is slow (seconds on a busy machine): take it now, not in
+        # the first caller's request.
+        self.embedder.encode(["warm up"])
         try:
             self.catalog()
         except StoreUnavailable as exc:

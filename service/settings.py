@@ -190,6 +190,20 @@ class Settings(IndexSettings):
         "redis://host:6379 for replicas on several machines; by default a SQLite file in "
         "data_dir that every worker of one machine shares.",
     )
+    max_answering: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="Answers (and searches) one worker computes at once; the others wait their "
+        "turn. Answering is CPU work: on two cores, one a worker is fastest.",
+    )
+    max_waiting: int = Field(
+        16,
+        ge=0,
+        le=10_000,
+        description="Questions that may wait for a turn in one worker; past them, 429 at once "
+        "with Retry-After (instead of a 504 when the deadline passes).",
+    )
     request_timeout: float = Field(
         60.0,
         gt=0,

@@ -34,23 +34,26 @@ class Outcome:
     took: float
     status: int  # 0: no response (a transport error or a timeout)
     retry_after: str | None
+    what: str  # the route, or the transport error
 
 
 def load(url: str, done: threading.Event, outcomes: list[Outcome], kind: int) -> None:
     """One client asking (or searching) in a loop until `done` is set (at most ten minutes)."""
     end = time.monotonic() + 600
-    with httpx.Client(base_url=url, timeout=10) as client:
+    with httpx.Client(base_url=url, timeout=60) as client:
         while not done.is_set() and time.monotonic() < end:
             started = time.monotonic()
             try:
                 if kind:
+                    what = "search"
                     response = client.post("/api/search", json={"query": "Baltic Fleet"})
                 else:
+                    what = "ask"
                     response = client.post("/api/ask", json={"question": FLEET})
                 status, retry = response.status_code, response.headers.get("retry-after")
-            except httpx.HTTPError:
-                status, retry = 0, None
-            outcomes.append(Outcome(started, time.monotonic() - started, status, retry))
+            except httpx.HTTPError as exc:
+                status, retry, what = 0, None, f"{what}: {exc!r}"
+            outcomes.append(Outcome(started, time.monotonic() - started, status, retry, what))
             time.sleep(0.05)
 
 
@@ -68,6 +71,9 @@ def test_fault_chroma_killed_and_restarted_under_load(tmp_path: Path, embedder: 
     outcomes: list[Outcome] = []
     try:
         with app_process(env) as url:
+            # A worker's first answer loads what it needs (seconds on a busy machine).
+            httpx.post(f"{url}/api/ask", json={"question": FLEET}, timeout=120)
+            httpx.post(f"{url}/api/search", json={"query": FLEET}, timeout=120)
             done = threading.Event()
             clients = [
                 threading.Thread(target=load, args=(url, done, outcomes, kind)) for kind in (0, 1)
@@ -80,6 +86,7 @@ def test_fault_chroma_killed_and_restarted_under_load(tmp_path: Path, embedder: 
             killed = time.monotonic()
             time.sleep(4)
             health_down = httpx.get(f"{url}/health", timeout=10)
+            restarting = time.monotonic()
             chroma = start_chroma(tmp_path / "chroma", port)
             restarted = time.monotonic()
             recovered = None
@@ -95,7 +102,7 @@ def test_fault_chroma_killed_and_restarted_under_load(tmp_path: Path, embedder: 
             health_up = httpx.get(f"{url}/health", timeout=10)
     finally:
         stop(chroma)
-    down = [o for o in outcomes if o.started > killed + 0.1 and o.started + o.took < restarted]
+    down = [o for o in outcomes if o.started > killed + 0.1 and o.started + o.took < restarting]
     codes = sorted({o.status for o in outcomes})
     slowest = max((o.took for o in down), default=0.0)
     print(
@@ -105,6 +112,11 @@ def test_fault_chroma_killed_and_restarted_under_load(tmp_path: Path, embedder: 
         f"{health_down.status_code}; first 200 {recovered or -1:.2f} s after "
         f"the restart; health after {health_up.status_code}"
     )
+    odd = [o for o in outcomes if o.status not in (200, 503)] + [o for o in down if o.status != 503]
+    for o in odd:
+        print(
+            f"  at {o.started - killed:+.2f} s from the kill, {o.took:.2f} s: {o.status} {o.what}"
+        )
     assert set(codes) <= {200, 503}
     assert down and all(o.status == 503 and o.retry_after for o in down)
     assert slowest <= 2.0

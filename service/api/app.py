@@ -18,7 +18,7 @@ from service.api import errors, openapi
 from service.api.auth import GUARDED, Gate, requires
 from service.api.error_models import responses
 from service.api.middleware import AllowedHosts, BodyLimits, Limit, SecurityHeaders
-from service.api.observe import RequestContext
+from service.api.observe import RequestContext, Work
 from service.api.ratelimit import rate_limiter
 from service.api.routes import articles, ask, docs, health, metrics, openai, search, stream
 from service.components import Components
@@ -88,7 +88,11 @@ def create_app(
     )
     app.add_middleware(AllowedHosts, hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(RequestContext, timeout=settings.request_timeout)
+    app.add_middleware(
+        RequestContext,
+        timeout=settings.request_timeout,
+        work=Work(settings.max_answering, settings.max_waiting),
+    )
     if (STATIC / "index.html").exists():
         app.mount("/", StaticFiles(directory=STATIC, html=True), name="page")
     return app

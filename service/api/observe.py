@@ -4,13 +4,18 @@ which the answering code keeps (`service.answering.deadline`)."""
 
 import asyncio
 import logging
+import math
 import os
 import re
+import threading
 import time
 import uuid
 from collections.abc import Callable
+from contextvars import ContextVar
+from types import TracebackType
 from typing import Any, TypeVar
 
+from fastapi import HTTPException
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest, multiprocess
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -25,15 +30,109 @@ T = TypeVar("T")
 _GIVEN_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
+class Work:
+    """The answers one worker computes at once (`RAG_MAX_ANSWERING`) and the questions it
+    lets wait for a turn (`RAG_MAX_WAITING`). Answering is CPU work: more of it at once only
+    makes every answer slower, until all of them miss their deadline. A question past the
+    queue gets 429 at once with `Retry-After` (the time the queue ahead needs, from the last
+    answers' pace) instead of a 504 a minute later."""
+
+    def __init__(self, running: int, waiting: int) -> None:
+        self.running, self.capacity = running, running + waiting
+        self._slots = threading.BoundedSemaphore(running)
+        self._lock = threading.Lock()
+        self._admitted = 0
+        self._pace = 1.0  # seconds one answer takes, a moving average
+
+    def admit(self) -> "Ticket":
+        """A place in the queue; HTTPException 429 when the queue is full."""
+        with self._lock:
+            if self._admitted >= self.capacity:
+                wait = max(1, math.ceil(self._admitted / self.running * self._pace))
+                raise HTTPException(
+                    429,
+                    f"the service is busy: {self._admitted} questions are being answered or "
+                    f"waiting here (RAG_MAX_WAITING); try again in {wait} s",
+                    headers={"Retry-After": str(wait)},
+                )
+            self._admitted += 1
+        return Ticket(self)
+
+    def _done(self, took: float | None) -> None:
+        with self._lock:
+            self._admitted -= 1
+            if took is not None:
+                self._pace = 0.8 * self._pace + 0.2 * took
+
+
+class Ticket:
+    """A question's place: `with ticket:` waits for a turn (within the request's deadline,
+    else AnswerTimeout) and holds it while the work runs. `abandon` gives the place back
+    when the work never started."""
+
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self._state = "waiting"  # -> "running" -> "done"
+        self._lock = threading.Lock()
+        self._started = 0.0
+
+    def __enter__(self) -> "Ticket":
+        end = deadline.get()
+        left = None if end is None else max(0.0, end - time.monotonic())
+        if not self.work._slots.acquire(timeout=left):
+            self._finish(None)
+            raise AnswerTimeout(
+                "the answer waited longer than RAG_REQUEST_TIMEOUT allows for its turn; the "
+                "service is busy, ask again"
+            )
+        with self._lock:
+            self._state = "running"
+        self._started = time.perf_counter()
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.work._slots.release()
+        self._finish(time.perf_counter() - self._started)
+
+    def abandon(self) -> None:
+        """Give the place back if the work never took its turn."""
+        with self._lock:
+            waiting = self._state == "waiting"
+            if waiting:
+                self._state = "done"
+        if waiting:
+            self.work._done(None)
+
+    def _finish(self, took: float | None) -> None:
+        with self._lock:
+            if self._state == "done":
+                return
+            self._state = "done"
+        self.work._done(took)
+
+
+# The worker's Work, set for each request by RequestContext.
+current_work: ContextVar[Work | None] = ContextVar("current_work", default=None)
+
+
+def admit() -> Ticket | None:
+    """A place in this worker's queue for the request being served (429 when full)."""
+    work = current_work.get()
+    return work.admit() if work is not None else None
+
+
 class RequestContext:
     """Gives each request an id (the caller's `X-Request-ID` when it is sane), puts it on the
     response and on every log line, sets its deadline, and counts and times it by route.
     (Each request runs in its own task, so the context variables need no resetting, and the
     500 handler, which runs outside every middleware, still reads the id.)"""
 
-    def __init__(self, app: ASGIApp, timeout: float) -> None:
+    def __init__(self, app: ASGIApp, timeout: float, work: Work | None = None) -> None:
         self.app = app
         self.timeout = timeout
+        self.work = work
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -43,6 +142,7 @@ class RequestContext:
         current = given if _GIVEN_ID.match(given) else uuid.uuid4().hex
         request_id.set(current)
         deadline.set(time.monotonic() + self.timeout)
+        current_work.set(self.work)
         started = time.perf_counter()
 
         async def tagged(message: Message) -> None:
@@ -88,13 +188,25 @@ def exposition() -> tuple[bytes, str]:
 
 
 async def within_deadline(func: Callable[..., T], *args: Any) -> T:
-    """Blocking work run in the thread pool; AnswerTimeout (504) when the request's deadline
-    passes first. The work itself stops at its next step (`service.answering.deadline`)."""
+    """Blocking answering work run in the thread pool, after waiting for its turn (`Work`);
+    AnswerTimeout (504) when the request's deadline passes first. The work itself stops at
+    its next step (`service.answering.deadline`)."""
+    ticket = admit()
     end = deadline.get()
     left = None if end is None else max(0.0, end - time.monotonic())
+
+    def run() -> T:
+        if ticket is None:
+            return func(*args)
+        with ticket:
+            return func(*args)
+
     try:
-        return await asyncio.wait_for(run_in_threadpool(func, *args), left)
+        return await asyncio.wait_for(run_in_threadpool(run), left)
     except TimeoutError:
         raise AnswerTimeout(
             "the answer took longer than RAG_REQUEST_TIMEOUT allows; ask again, or narrower"
         ) from None
+    finally:
+        if ticket is not None:
+            ticket.abandon()

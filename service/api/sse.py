@@ -17,6 +17,7 @@ FastAPI's generator endpoints are not used: their keep-alive is a fixed private 
 and /v1/chat/completions must answer JSON or a stream from one operation.
 """
 
+import contextlib
 import contextvars
 import json
 import logging
@@ -33,6 +34,7 @@ from index.errors import IndexError_
 from service.answering.errors import ServiceError
 from service.answering.events import Answering, Delta, Event, Finished, Retrieved
 from service.api.error_models import REF
+from service.api.observe import Ticket
 from service.api.schemas import Citation, Passage, TokenUsage
 
 log = logging.getLogger(__name__)
@@ -159,12 +161,17 @@ def encode(item: ServerSentEvent) -> bytes:
     return format_sse_event(data_str=data, event=item.event, comment=item.comment)
 
 
-def respond(items: Iterator[ServerSentEvent], ping: float) -> EventSourceResponse:
-    """The events as a text/event-stream response with keep-alive pings."""
-    return EventSourceResponse(keep_alive(items, ping), headers=NO_BUFFERING)
+def respond(
+    items: Iterator[ServerSentEvent], ping: float, ticket: Ticket | None = None
+) -> EventSourceResponse:
+    """The events as a text/event-stream response with keep-alive pings; the events are
+    made once the ticket's turn comes (`service.api.observe.Work`)."""
+    return EventSourceResponse(keep_alive(items, ping, ticket), headers=NO_BUFFERING)
 
 
-def keep_alive(items: Iterator[ServerSentEvent], ping: float) -> Iterator[bytes]:
+def keep_alive(
+    items: Iterator[ServerSentEvent], ping: float, ticket: Ticket | None = None
+) -> Iterator[bytes]:
     """The encoded events, and a ping comment after every `ping` seconds without one.
 
     The events are produced in a worker thread so that a model that writes nothing for a
@@ -175,7 +182,9 @@ def keep_alive(items: Iterator[ServerSentEvent], ping: float) -> Iterator[bytes]
     stop = threading.Event()
     # In this request's context: its id on the log lines, its deadline on the answer.
     context = contextvars.copy_context()
-    worker = threading.Thread(target=context.run, args=(_pump, items, found, stop), daemon=True)
+    worker = threading.Thread(
+        target=context.run, args=(_pump, items, found, stop, ticket), daemon=True
+    )
     worker.start()
     try:
         while True:
@@ -192,16 +201,22 @@ def keep_alive(items: Iterator[ServerSentEvent], ping: float) -> Iterator[bytes]
             yield item
     finally:
         stop.set()
+        if ticket is not None:
+            ticket.abandon()
 
 
 def _pump(
-    items: Iterator[ServerSentEvent], out: queue.Queue[object], stop: threading.Event
+    items: Iterator[ServerSentEvent],
+    out: queue.Queue[object],
+    stop: threading.Event,
+    ticket: Ticket | None,
 ) -> None:
     try:
-        for item in items:
-            if stop.is_set():
-                return
-            out.put(encode(item))
+        with ticket if ticket is not None else contextlib.nullcontext():
+            for item in items:
+                if stop.is_set():
+                    return
+                out.put(encode(item))
         out.put(_END)
     # Handed to the consumer, which raises it where the response is being sent.
     except Exception as exc:

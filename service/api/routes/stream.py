@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from service.api import sse
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.error_models import responses
+from service.api.observe import admit
 from service.api.schemas import AskRequest
 
 router = APIRouter(prefix="/api", tags=["questions"])
@@ -36,5 +37,6 @@ async def ask_stream(
     await run_in_threadpool(store.require_ready)
     answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
     history = [(str(t.role), t.content) for t in body.history]
+    ticket = admit()  # 429 now, before the stream starts, when the queue is full
     events = sse.stream(answerer, body.question, history, body.top_k or settings.top_k)
-    return sse.respond(events, settings.sse_ping)
+    return sse.respond(events, settings.sse_ping, ticket)

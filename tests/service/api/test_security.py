@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import HTTPException
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
@@ -23,7 +24,10 @@ from index.build import sync
 from index.embed import Embedder
 from index.logs import JsonFormatter
 from index.store import open_store
+from service.answering.deadline import deadline
+from service.answering.errors import AnswerTimeout
 from service.api.app import create_app
+from service.api.observe import Work
 from service.settings import Settings
 from tests.conftest import LOCAL, SEEDS, make_settings
 
@@ -344,3 +348,42 @@ def parse_metrics(text: str) -> dict[str, float]:
             name = base + "{" + ",".join(parts) + "}"
         samples[name] = float(value)
     return samples
+
+
+# ---- One worker's queue ----------------------------------------------------------------
+
+
+def test_work_queue_full_is_429_with_retry_after_and_places_come_back() -> None:
+    work = Work(running=1, waiting=1)
+    first, second = work.admit(), work.admit()
+    with pytest.raises(HTTPException) as refused:
+        work.admit()
+    assert refused.value.status_code == 429
+    assert "RAG_MAX_WAITING" in refused.value.detail
+    assert int((refused.value.headers or {})["Retry-After"]) >= 1
+    with first:
+        pass
+    second.abandon()  # a client that left before its turn
+    third = work.admit()
+    with third:
+        pass
+    third.abandon()  # after its work: nothing more to give back
+    assert work.admit() is not None and work.admit() is not None
+
+
+def test_work_runs_one_at_a_time_and_a_wait_past_the_deadline_is_a_timeout() -> None:
+    work = Work(running=1, waiting=4)
+    running = work.admit()
+    running.__enter__()
+    waiting = work.admit()
+    token = deadline.set(time.monotonic() + 0.2)
+    try:
+        started = time.monotonic()
+        with pytest.raises(AnswerTimeout), waiting:
+            pass
+        assert time.monotonic() - started >= 0.15
+    finally:
+        deadline.reset(token)
+        running.__exit__(None, None, None)
+    with work.admit():  # the slot and the places came back
+        pass
