@@ -141,7 +141,15 @@ class _Recording(BaseHTTPRequestHandler):
 def recording_endpoint() -> Iterator[tuple[str, list[dict[str, object]]]]:
     """An endpoint that answers every chat request the same way; yields its URL and the
     request bodies it received, so a test can read what was sent to the model."""
-    handler = type("Recording", (_Recording,), {"bodies": []})
+    with _endpoint(_Recording) as found:
+        yield found
+
+
+@contextmanager
+def _endpoint(kind: type[_Recording]) -> Iterator[tuple[str, list[dict[str, object]]]]:
+    """A model endpoint of this handler class on a free loopback port, with its own list of
+    the request bodies it received."""
+    handler = type(kind.__name__, (kind,), {"bodies": []})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -174,12 +182,5 @@ class _Obeying(_Recording):
 def obeying_endpoint() -> Iterator[tuple[str, list[dict[str, object]]]]:
     """A model endpoint that obeys instructions written inside the passages (see `_Obeying`);
     yields its URL and the request bodies it received."""
-    handler = type("Obeying", (_Obeying,), {"bodies": []})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1", handler.bodies
-    finally:
-        server.shutdown()
-        server.server_close()
+    with _endpoint(_Obeying) as found:
+        yield found
