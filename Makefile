@@ -71,10 +71,12 @@ lint: setup
 eval: setup
 	$(BIN)/python -m service.measure.evaluate tests/data/seed_questions.jsonl
 
-# The two held-out sets, written by people who had not seen the answerer's output.
+# The four held-out sets, written by people who had not seen the answerer's output.
 eval-holdout: setup
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout2_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout3_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout4_questions.jsonl
 
 $(VENV)/.installed-bench: $(VENV)/.installed-local
 	$(BIN)/pip install --quiet -e '.[dev,local,bench]'
