@@ -34,8 +34,9 @@ class Work:
     """The answers one worker computes at once (`RAG_MAX_ANSWERING`) and the questions it
     lets wait for a turn (`RAG_MAX_WAITING`). Answering is CPU work: more of it at once only
     makes every answer slower, until all of them miss their deadline. A question past the
-    queue gets 429 at once with `Retry-After` (the time the queue ahead needs, from the last
-    answers' pace) instead of a 504 a minute later."""
+    queue, or one the queue ahead would keep past its deadline (at the last answers' pace),
+    gets 429 at once with `Retry-After` (the time the queue ahead needs) instead of a 504 a
+    minute later."""
 
     def __init__(self, running: int, waiting: int) -> None:
         self.running, self.capacity = running, running + waiting
@@ -46,13 +47,19 @@ class Work:
 
     def admit(self) -> "Ticket":
         """A place in the queue; HTTPException 429 when the queue is full."""
+        end = deadline.get()
+        left = math.inf if end is None else end - time.monotonic()
         with self._lock:
-            if self._admitted >= self.capacity:
-                wait = max(1, math.ceil(self._admitted / self.running * self._pace))
+            ahead = self._admitted / self.running * self._pace  # seconds, at the recent pace
+            # Full, or so long a queue that this question would miss its deadline waiting:
+            # say so now rather than with a 504 when the deadline has passed.
+            if self._admitted >= self.capacity or (self._admitted >= self.running and ahead > left):
+                wait = max(1, math.ceil(ahead))
                 raise HTTPException(
                     429,
                     f"the service is busy: {self._admitted} questions are being answered or "
-                    f"waiting here (RAG_MAX_WAITING); try again in {wait} s",
+                    f"waiting here, about {wait} s of work (RAG_MAX_WAITING, "
+                    f"RAG_REQUEST_TIMEOUT); try again in {wait} s",
                     headers={"Retry-After": str(wait)},
                 )
             self._admitted += 1

@@ -135,8 +135,10 @@ def app(env: dict[str, str], module: str = "service", timeout: float = 300) -> I
 
 
 def _healthy(url: str) -> bool:
+    """True once the app answers /health at all: 200, or 503 for an index still empty (the
+    bulk part starts from nothing)."""
     try:
-        return httpx.get(f"{url}/health", timeout=5).status_code == 200
+        return httpx.get(f"{url}/health", timeout=5).status_code in (200, 503)
     except httpx.TransportError:
         return False
 

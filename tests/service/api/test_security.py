@@ -387,3 +387,22 @@ def test_work_runs_one_at_a_time_and_a_wait_past_the_deadline_is_a_timeout() -> 
         running.__exit__(None, None, None)
     with work.admit():  # the slot and the places came back
         pass
+
+
+def test_work_refuses_at_once_a_question_the_queue_would_keep_past_its_deadline() -> None:
+    work = Work(running=1, waiting=100)
+    running = work.admit()  # one answer under way; the pace starts at 1 s an answer
+    token = deadline.set(time.monotonic() + 0.5)
+    try:
+        with pytest.raises(HTTPException) as refused:
+            work.admit()
+    finally:
+        deadline.reset(token)
+    assert refused.value.status_code == 429
+    assert (refused.value.headers or {})["Retry-After"] == "1"
+    token = deadline.set(time.monotonic() + 30)  # time enough to wait its turn
+    try:
+        work.admit().abandon()
+    finally:
+        deadline.reset(token)
+    running.abandon()
