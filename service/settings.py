@@ -195,7 +195,8 @@ class Settings(IndexSettings):
         ge=1,
         le=64,
         description="Answers (and searches) one worker computes at once; the others wait their "
-        "turn. Answering is CPU work: on two cores, one a worker is fastest.",
+        "turn. Answering here is CPU work: on two cores, one a worker is fastest. Raise it when "
+        "answers come from a model on another machine (the wait is then the model's).",
     )
     max_waiting: int = Field(
         16,
