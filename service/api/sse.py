@@ -218,6 +218,9 @@ def _pump(
                     return
                 out.put(encode(item))
         out.put(_END)
+    except ServiceError as exc:  # the turn never came within the deadline
+        out.put(encode(ServerSentEvent(event="error", data=ErrorEvent(detail=str(exc)))))
+        out.put(_END)
     # Handed to the consumer, which raises it where the response is being sent.
     except Exception as exc:
         out.put(exc)

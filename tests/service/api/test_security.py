@@ -28,6 +28,7 @@ from service.answering.deadline import deadline
 from service.answering.errors import AnswerTimeout
 from service.api.app import create_app
 from service.api.observe import Work
+from service.api.sse import keep_alive
 from service.settings import Settings
 from tests.conftest import LOCAL, SEEDS, make_settings
 
@@ -406,3 +407,19 @@ def test_work_refuses_at_once_a_question_the_queue_would_keep_past_its_deadline(
     finally:
         deadline.reset(token)
     running.abandon()
+
+
+def test_work_a_stream_whose_turn_never_comes_ends_with_an_error_event() -> None:
+    work = Work(running=1, waiting=4)
+    running = work.admit()
+    running.__enter__()
+    waiting = work.admit()  # admitted while there was time; the answer ahead runs long
+    token = deadline.set(time.monotonic() + 0.2)
+    try:
+        sent = b"".join(keep_alive(iter([]), 5.0, waiting))
+    finally:
+        deadline.reset(token)
+        running.__exit__(None, None, None)
+    assert b"event: error" in sent and b"RAG_REQUEST_TIMEOUT" in sent
+    with work.admit():  # every place came back
+        pass
