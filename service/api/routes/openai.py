@@ -19,7 +19,7 @@ from service.api import sse
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.error_models import openai_body, responses
 from service.api.errors import ModelNotFound, QuestionRejected
-from service.api.observe import within_deadline
+from service.api.observe import admit, within_deadline
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger(__name__)
@@ -87,7 +87,9 @@ async def create_chat_completion(
     top_k = options.top_k or settings.top_k
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse.respond(_guarded(answerer, question, history, top_k, usage), settings.sse_ping)
+        ticket = admit()  # waits its turn in this worker's queue, like every other answer
+        events = _guarded(answerer, question, history, top_k, usage)
+        return sse.respond(events, settings.sse_ping, ticket)
     standalone = await within_deadline(answerer.rewrite, question, history)
     done = await within_deadline(answerer.complete, question, standalone, top_k)
     return compat.completion(done, f"{request.base_url}api/articles/")
