@@ -1,10 +1,12 @@
-"""`python -m index [build|status]`: build or update the index from the seeds folder, or show
-what it holds. (Retrieval is measured through the service's own routes, by
+"""`python -m index [build|status|repair]`: build or update the index from the seeds folder,
+show what it holds, or repair a store a killed process left damaged (`index.repair`; `build`
+repairs first on its own). (Retrieval is measured through the service's own routes, by
 `python -m service.measure.public_sets`.)"""
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 
 from pydantic import ValidationError
 
@@ -12,6 +14,7 @@ from index import logs
 from index.build import sync
 from index.embed import MODEL_NAME, Embedder
 from index.errors import IndexError_
+from index.repair import heal
 from index.settings import Settings, settings_problem
 from index.store import Store, open_store
 
@@ -26,7 +29,15 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", nargs="?", default="build", choices=["build", "status"])
+    parser.add_argument(
+        "command", nargs="?", default="build", choices=["build", "status", "repair"]
+    )
+    parser.add_argument(
+        "--path",
+        type=Path,
+        help="repair: the Chroma folder to repair (default: the embedded store of RAG_DATA_DIR;"
+        " a `chroma run` server's --path, with the server stopped)",
+    )
     args = parser.parse_args(argv)
     logs.configure()
     try:
@@ -35,18 +46,22 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {settings_problem(exc)}", file=sys.stderr)
         return 2
     try:
-        store = open_store(settings)
+        if args.command == "repair":
+            return repair(settings, args.path)
         if args.command == "status":
-            return status(settings, store)
-        return build(settings, store)
+            return status(settings, open_store(settings))
+        embedder = Embedder(settings.device, settings.embed_batch)
+        if settings.chroma_mode == "embedded":
+            heal(settings.data_dir / "chroma", embedder)
+        return build(settings, open_store(settings), embedder)
     except (IndexError_, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
 
-def build(settings: Settings, store: Store) -> int:
+def build(settings: Settings, store: Store, embedder: Embedder) -> int:
     """Index the seeds folder and print what changed."""
-    report = sync(settings, store, Embedder(settings.device, settings.embed_batch))
+    report = sync(settings, store, embedder)
     articles, chunks = store.counts()
     print(
         f"indexed {settings.seeds_dir}: {len(report.added)} added, "
@@ -57,6 +72,20 @@ def build(settings: Settings, store: Store) -> int:
     for source, reason in sorted(report.skipped.items()):
         print(f"skipped {source}: {reason}", file=sys.stderr)
     return 1 if report.skipped else 0
+
+
+def repair(settings: Settings, path: Path | None) -> int:
+    """Repair the damaged collections of a store on local disk and print which."""
+    if path is None and settings.chroma_mode == "http":
+        print(
+            "error: the store is a Chroma server's: stop it and pass its folder with --path",
+            file=sys.stderr,
+        )
+        return 2
+    folder = path or settings.data_dir / "chroma"
+    repaired = heal(folder, Embedder(settings.device, settings.embed_batch))
+    print(f"repaired {', '.join(repaired)}" if repaired else f"{folder}: nothing to repair")
+    return 0
 
 
 def status(settings: Settings, store: Store) -> int:

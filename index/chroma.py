@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import chromadb
@@ -21,6 +22,7 @@ from index.errors import StoreUnavailable
 from index.settings import Settings
 
 _DATE = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})")
+_DAMAGE = ("compaction", "compactor", "hnsw", "error getting embedding", "error finding id")
 
 
 @dataclass(frozen=True)
@@ -60,18 +62,31 @@ def reachable() -> Iterator[None]:
     """Turn connection and server failures of the Chroma client into StoreUnavailable."""
     try:
         yield
+    except chromadb.errors.ChromaError as exc:
+        if is_damage(exc):
+            raise StoreUnavailable(
+                "the Chroma store's vector index is damaged (a process was killed while "
+                "writing it): stop the service and run `python -m index repair` "
+                "(`make index` and `make run` repair it on their own)"
+            ) from exc
+        raise StoreUnavailable(f"the Chroma store failed: {exc}") from exc
     except (
         ConnectionError,
         TimeoutError,
         OSError,
         httpx.HTTPError,
-        chromadb.errors.ChromaError,
     ) as exc:
         raise StoreUnavailable(f"the Chroma store failed: {exc}") from exc
     except ValueError as exc:
         if "connect" in str(exc).lower():
             raise StoreUnavailable(f"the Chroma store cannot be reached: {exc}") from exc
         raise
+
+
+def is_damage(exc: BaseException) -> bool:
+    """True when a Chroma error is the damaged-vector-index kind (see `index.repair`)."""
+    text = str(exc).lower()
+    return isinstance(exc, chromadb.errors.ChromaError) and any(s in text for s in _DAMAGE)
 
 
 def connect(settings: Settings) -> ClientAPI:
@@ -85,9 +100,15 @@ def connect(settings: Settings) -> ClientAPI:
             _bound_http_timeout(client, settings.chroma_timeout)
             return client
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(
-            path=str(settings.data_dir / "chroma"), settings=chroma_settings
-        )
+        return persistent_client(settings.data_dir / "chroma")
+
+
+def persistent_client(path: Path) -> ClientAPI:
+    """The embedded client of the store in `path` (one per process and path: Chroma shares
+    it, and refuses a second with other settings)."""
+    return chromadb.PersistentClient(
+        path=str(path), settings=chromadb.config.Settings(anonymized_telemetry=False)
+    )
 
 
 def _bound_http_timeout(client: ClientAPI, seconds: float) -> None:

@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from index import logs
 from index.build import sync
 from index.embed import Embedder
+from index.repair import heal
 from index.settings import settings_problem
 from index.store import open_store
 from service.api.server import serve
@@ -40,7 +41,9 @@ def main() -> None:
     except ValidationError as exc:
         sys.exit(f"error: {settings_problem(exc)}")
     embedder = Embedder(settings.device, settings.embed_batch)
-    with shared_store(settings, workers) as settings:
+    with shared_store(settings, workers, embedder) as settings:
+        if settings.chroma_mode == "embedded":
+            heal(settings.data_dir / "chroma", embedder)
         report = sync(settings, open_store(settings), embedder)
         for source, reason in sorted(report.skipped.items()):
             log.warning("seed file skipped", extra={"source": source, "reason": reason})
@@ -55,12 +58,13 @@ def main() -> None:
 
 
 @contextmanager
-def shared_store(settings: Settings, workers: int) -> Iterator[Settings]:
+def shared_store(settings: Settings, workers: int, embedder: Embedder) -> Iterator[Settings]:
     """The settings to serve with: as given, or pointing at a `chroma run` server started
     here when several workers would otherwise each open the embedded store."""
     if workers <= 1 or settings.chroma_mode == "http":
         yield settings
         return
+    heal(settings.data_dir / "chroma-server", embedder)  # before its server opens it
     server = start_chroma(settings.data_dir / "chroma-server", settings.chroma_port)
     try:
         log.info("chroma server started for the workers", extra={"port": settings.chroma_port})

@@ -242,9 +242,10 @@ def test_fault_indexing_killed_at_ten_moments_converges(tmp_path: Path, embedder
     stale = store.chunks.count() - len(chunks)  # of killed writes: never searched, swept later
     texts = " ".join(h.text for h in chunks)
     once = sum(texts.count(mark) == 1 for mark in marks.values())
+    repaired = final.stderr.decode().count('"damaged collection"')
     print(
         "killed once a write to the store began:\n  " + "\n  ".join(moments) + "\n"
-        f"then {final.stdout.decode().strip()}\n"
+        f"then ({repaired} damaged collections repaired first) {final.stdout.decode().strip()}\n"
         f"{len(records)} articles ({len(set(ids))} distinct), {len(chunks)} live chunks "
         f"({stale} stale), keyword index {len(in_keyword)} chunks, {once}/{count} "
         "last editions found exactly once"
