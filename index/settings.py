@@ -35,6 +35,14 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(40, ge=0, le=500, description="Tokens of overlap between chunks.")
     embed_batch: int = Field(64, ge=1, le=4096, description="Texts embedded per model call.")
     device: str = Field("cpu", description="Torch device for the embedding model.")
+    torch_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Threads the embedding model computes with in each process (0: torch's "
+        "default, every core). `make run` with WORKERS=N gives each worker cores/N, so that N "
+        "workers do not fight over the same cores.",
+    )
     progress: bool = Field(True, description="Show a progress bar while indexing.")
     retrieval: Literal["hybrid", "dense", "keyword"] = Field(
         "hybrid", description="Rank by embeddings and BM25 together, or by one of them alone."

@@ -10,6 +10,8 @@ missing extra stops the start with a clear error.
 import logging
 import threading
 
+import torch
+
 from index.catalog import Catalog
 from index.embed import Embedder
 from index.errors import StoreUnavailable
@@ -34,6 +36,8 @@ class Components:
         self.settings = settings
         generative = chat is not None or settings.answer_backend != "extractive"
         self.prompts: Prompts | None = load_prompts() if generative else None
+        if settings.torch_threads:
+            torch.set_num_threads(settings.torch_threads)
         self.embedder = embedder or Embedder(settings.device, settings.embed_batch)
         self.chat = chat or (open_backend(settings) if generative else None)
         self._store: Store | None = None
