@@ -177,8 +177,5 @@ def serve(
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))  # read by each worker's libc
-    # Each worker's model computes on its share of the cores (RAG_TORCH_THREADS when set).
-    if not settings.torch_threads:
-        os.environ["RAG_TORCH_THREADS"] = str(max(1, (os.cpu_count() or 1) // workers))
     config = server_config(APP_FACTORY, settings, host, port, workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()
