@@ -423,3 +423,33 @@ def test_work_a_stream_whose_turn_never_comes_ends_with_an_error_event() -> None
     assert b"event: error" in sent and b"RAG_REQUEST_TIMEOUT" in sent
     with work.admit():  # every place came back
         pass
+
+
+@pytest.mark.parametrize(
+    ("route", "body"),
+    [
+        ("/api/ask", {"question": "Who won?"}),
+        ("/api/ask/stream", {"question": "Who won?"}),
+        ("/api/search", {"query": "Who won?"}),
+        ("/v1/chat/completions", {"messages": [{"role": "user", "content": "Who won?"}]}),
+        (
+            "/v1/chat/completions",
+            {"messages": [{"role": "user", "content": "Who won?"}], "stream": True},
+        ),
+    ],
+)
+def test_work_every_answering_route_takes_its_place_in_the_queue(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, route: str, body: dict[str, Any]
+) -> None:
+    """With the worker's queue full, each route that computes an answer or a search is
+    refused with 429 and `Retry-After` before it starts (streamed completions once bypassed
+    the queue)."""
+
+    def full(self: Work) -> None:
+        raise HTTPException(429, "the queue is full (test)", headers={"Retry-After": "3"})
+
+    monkeypatch.setattr(Work, "admit", full)
+    response = client.post(route, json=body)
+    assert response.status_code == 429, response.text
+    assert response.headers["retry-after"] == "3"
+    assert "queue is full" in response.text
