@@ -4,6 +4,7 @@ worker sampled throughout."""
 
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,9 @@ CLIENTS = 16
 RETRIES = 10
 
 
-def ask(url: str, question: Question) -> tuple[float, bool, int]:
-    """Seconds of one /api/ask, whether it ended 200, and how many times it was told 429
+def ask(url: str, question: Question) -> tuple[float, str, int]:
+    """Seconds of one /api/ask, how it ended (the status, or the client's error), and how
+    many times it was told 429
     (a client told 429 waits `Retry-After` and asks again, as an API client should, up to
     `RETRIES` times; the waits count in its seconds)."""
     body = {
@@ -29,12 +31,12 @@ def ask(url: str, question: Question) -> tuple[float, bool, int]:
     for told in range(RETRIES + 1):
         try:
             response = httpx.post(f"{url}/api/ask", json=body, timeout=300)
-        except httpx.HTTPError:
-            return time.perf_counter() - started, False, told
+        except httpx.HTTPError as exc:
+            return time.perf_counter() - started, type(exc).__name__, told
         if response.status_code != 429 or told == RETRIES:
             break
         time.sleep(min(float(response.headers.get("retry-after", "1")), 30.0))
-    return time.perf_counter() - started, response.status_code == 200, told
+    return time.perf_counter() - started, str(response.status_code), told
 
 
 class MemoryWatch:
@@ -71,7 +73,8 @@ def phase(served: Served, questions: list[Question], clients: int) -> dict[str, 
         "questions": len(questions),
         "answers_per_s": round(len(questions) / elapsed, 2),
         "p50_s": round(median([t for t, _, _ in results]), 2),
-        "failed": sum(not ok for _, ok, _ in results),
+        "failed": sum(end != "200" for _, end, _ in results),
+        "failed_as": dict(Counter(end for _, end, _ in results if end != "200")),
         "told_429": sum(told for _, _, told in results),
     }
 
