@@ -35,7 +35,7 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from numpy.typing import NDArray
 
-from index.chroma import is_damage, persistent_client
+from index.chroma import is_damage, persistent_client, reachable
 from index.embed import Embedder
 
 log = logging.getLogger(__name__)
@@ -64,6 +64,11 @@ def heal(path: Path, embedder: Embedder) -> list[str]:
     it and starts again."""
     if not (path / "chroma.sqlite3").is_file():
         return []
+    with reachable():  # anything but the damage it repairs is the store failing
+        return _heal(path, embedder)
+
+
+def _heal(path: Path, embedder: Embedder) -> list[str]:
     client = persistent_client(path)
     _finish_swaps(client)
     collections = [
