@@ -36,7 +36,8 @@ class Work:
     makes every answer slower, until all of them miss their deadline. A question past the
     queue, or one the queue ahead would keep past its deadline (at the last answers' pace),
     gets 429 at once with `Retry-After` (the time the queue ahead needs) instead of a 504 a
-    minute later."""
+    minute later. Its own answer counts: a question admitted because the queue ahead would
+    end just inside its deadline only missed it later."""
 
     def __init__(self, running: int, waiting: int) -> None:
         self.running, self.capacity = running, running + waiting
@@ -51,9 +52,10 @@ class Work:
         left = math.inf if end is None else end - time.monotonic()
         with self._lock:
             ahead = self._admitted / self.running * self._pace  # seconds, at the recent pace
-            # Full, or so long a queue that this question would miss its deadline waiting:
-            # say so now rather than with a 504 when the deadline has passed.
-            if self._admitted >= self.capacity or (self._admitted >= self.running and ahead > left):
+            # Full, or so long a queue that this question would miss its deadline (its wait
+            # and then its own answer): say so now rather than with a 504 once it has passed.
+            late = ahead + self._pace > left
+            if self._admitted >= self.capacity or (self._admitted >= self.running and late):
                 wait = max(1, math.ceil(ahead))
                 raise HTTPException(
                     429,

@@ -409,6 +409,21 @@ def test_work_refuses_at_once_a_question_the_queue_would_keep_past_its_deadline(
     running.abandon()
 
 
+def test_work_counts_the_question_s_own_answer_against_its_deadline() -> None:
+    """One answer under way at 1 s an answer and 1.5 s left: the wait (1 s) fits, the wait
+    and its own answer (2 s) do not, so 429 now (before, it was let in and ended in 504)."""
+    work = Work(running=1, waiting=100)
+    running = work.admit()
+    token = deadline.set(time.monotonic() + 1.5)
+    try:
+        with pytest.raises(HTTPException) as refused:
+            work.admit()
+    finally:
+        deadline.reset(token)
+        running.abandon()
+    assert refused.value.status_code == 429
+
+
 def test_work_a_stream_whose_turn_never_comes_ends_with_an_error_event() -> None:
     work = Work(running=1, waiting=4)
     running = work.admit()
