@@ -46,7 +46,8 @@ def damage(folder: Path, collection: str) -> None:
     collection_id = str(
         persistent_client(folder).get_collection(collection, embedding_function=None).id
     )
-    # Closed first (closing may write the index), then damaged, as a fresh process finds it.
+    # Clients made from here on load the store from disk, as a fresh process would (the
+    # clients already made keep the copy they loaded).
     chromadb.api.shared_system_client.SharedSystemClient.clear_system_cache()
     _, segments, _ = read_rows(folder, collection_id)
     for segment in segments:
