@@ -12,9 +12,10 @@ from pydantic import ValidationError
 
 from index import logs
 from index.build import sync
+from index.chroma import embedded_folder
 from index.embed import MODEL_NAME, Embedder
 from index.errors import IndexError_
-from index.repair import heal
+from index.repair import heal, heal_embedded
 from index.settings import Settings, settings_problem
 from index.store import Store, open_store
 
@@ -51,8 +52,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "status":
             return status(settings, open_store(settings))
         embedder = Embedder(settings.device, settings.embed_batch)
-        if settings.chroma_mode == "embedded":
-            heal(settings.data_dir / "chroma", embedder)
+        heal_embedded(settings, embedder)
         return build(settings, open_store(settings), embedder)
     except (IndexError_, FileNotFoundError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -82,7 +82,7 @@ def repair(settings: Settings, path: Path | None) -> int:
             file=sys.stderr,
         )
         return 2
-    folder = path or settings.data_dir / "chroma"
+    folder = path or embedded_folder(settings)
     repaired = heal(folder, Embedder(settings.device, settings.embed_batch))
     print(f"repaired {', '.join(repaired)}" if repaired else f"{folder}: nothing to repair")
     return 0
@@ -94,7 +94,7 @@ def status(settings: Settings, store: Store) -> int:
     where = (
         f"chroma server http://{settings.chroma_host}:{settings.chroma_port}"
         if settings.chroma_mode == "http"
-        else str((settings.data_dir / "chroma").resolve())
+        else str(embedded_folder(settings).resolve())
     )
     records = store.records()
     files = len({r.source for r in records if r.origin == "seeds"})

@@ -100,7 +100,12 @@ def connect(settings: Settings) -> ClientAPI:
             _bound_http_timeout(client, settings.chroma_timeout)
             return client
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return persistent_client(settings.data_dir / "chroma")
+        return persistent_client(embedded_folder(settings))
+
+
+def embedded_folder(settings: Settings) -> Path:
+    """Where the embedded store of these settings lives."""
+    return settings.data_dir / "chroma"
 
 
 def persistent_client(path: Path) -> ClientAPI:

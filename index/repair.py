@@ -35,8 +35,9 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from numpy.typing import NDArray
 
-from index.chroma import is_damage, persistent_client, reachable
+from index.chroma import embedded_folder, is_damage, persistent_client, reachable
 from index.embed import Embedder
+from index.settings import Settings
 
 log = logging.getLogger(__name__)
 _SPACE: Any = {"hnsw": {"space": "cosine"}}
@@ -52,6 +53,14 @@ class Rows:
     ids: list[str]
     documents: list[str | None]
     metadatas: list[dict[str, Any]]
+
+
+def heal_embedded(settings: Settings, embedder: Embedder) -> list[str]:
+    """`heal` the store of these settings when it is the embedded one (a `chroma run`
+    server's store is repaired with the server stopped)."""
+    if settings.chroma_mode != "embedded":
+        return []
+    return heal(embedded_folder(settings), embedder)
 
 
 def heal(path: Path, embedder: Embedder) -> list[str]:

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 from index import logs
 from index.build import sync
 from index.embed import Embedder
-from index.repair import heal
+from index.repair import heal, heal_embedded
 from index.settings import settings_problem
 from index.store import open_store
 from service.api.server import serve
@@ -42,8 +42,7 @@ def main() -> None:
         sys.exit(f"error: {settings_problem(exc)}")
     embedder = Embedder(settings.device, settings.embed_batch)
     with shared_store(settings, workers, embedder) as settings:
-        if settings.chroma_mode == "embedded":
-            heal(settings.data_dir / "chroma", embedder)
+        heal_embedded(settings, embedder)
         report = sync(settings, open_store(settings), embedder)
         for source, reason in sorted(report.skipped.items()):
             log.warning("seed file skipped", extra={"source": source, "reason": reason})

@@ -17,7 +17,7 @@ import pytest
 
 from index.__main__ import main
 from index.build import sync
-from index.chroma import persistent_client
+from index.chroma import embedded_folder, persistent_client
 from index.embed import Embedder
 from index.errors import StoreUnavailable
 from index.ingest import Ingest, Submission
@@ -70,7 +70,7 @@ def test_repair_rebuilds_damaged_collections_losing_nothing(
     question = embedder.encode(["How many ferries were delayed by the pilots' strike?"])[0]
     before_top = store.query(question, 3)[0].chunk_id
     generation = store.generation()
-    folder = settings.data_dir / "chroma"
+    folder = embedded_folder(settings)
 
     damage(folder, settings.collection)
     damage(folder, f"{settings.collection}-articles")

@@ -11,6 +11,7 @@ import logging
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -354,6 +355,16 @@ def parse_metrics(text: str) -> dict[str, float]:
 # ---- One worker's queue ----------------------------------------------------------------
 
 
+@contextmanager
+def seconds_left(seconds: float) -> Iterator[None]:
+    """The request's deadline, `seconds` from now, for the code inside."""
+    token = deadline.set(time.monotonic() + seconds)
+    try:
+        yield
+    finally:
+        deadline.reset(token)
+
+
 def test_work_queue_full_is_429_with_retry_after_and_places_come_back() -> None:
     work = Work(running=1, waiting=1)
     first, second = work.admit(), work.admit()
@@ -377,14 +388,12 @@ def test_work_runs_one_at_a_time_and_a_wait_past_the_deadline_is_a_timeout() -> 
     running = work.admit()
     running.__enter__()
     waiting = work.admit()
-    token = deadline.set(time.monotonic() + 0.2)
     try:
         started = time.monotonic()
-        with pytest.raises(AnswerTimeout), waiting:
+        with seconds_left(0.2), pytest.raises(AnswerTimeout), waiting:
             pass
         assert time.monotonic() - started >= 0.15
     finally:
-        deadline.reset(token)
         running.__exit__(None, None, None)
     with work.admit():  # the slot and the places came back
         pass
@@ -393,19 +402,12 @@ def test_work_runs_one_at_a_time_and_a_wait_past_the_deadline_is_a_timeout() -> 
 def test_work_refuses_at_once_a_question_the_queue_would_keep_past_its_deadline() -> None:
     work = Work(running=1, waiting=100)
     running = work.admit()  # one answer under way; the pace starts at 1 s an answer
-    token = deadline.set(time.monotonic() + 0.5)
-    try:
-        with pytest.raises(HTTPException) as refused:
-            work.admit()
-    finally:
-        deadline.reset(token)
+    with seconds_left(0.5), pytest.raises(HTTPException) as refused:
+        work.admit()
     assert refused.value.status_code == 429
     assert (refused.value.headers or {})["Retry-After"] == "1"
-    token = deadline.set(time.monotonic() + 30)  # time enough to wait its turn
-    try:
+    with seconds_left(30):  # time enough to wait its turn
         work.admit().abandon()
-    finally:
-        deadline.reset(token)
     running.abandon()
 
 
@@ -414,12 +416,10 @@ def test_work_counts_the_question_s_own_answer_against_its_deadline() -> None:
     and its own answer (2 s) do not, so 429 now (before, it was let in and ended in 504)."""
     work = Work(running=1, waiting=100)
     running = work.admit()
-    token = deadline.set(time.monotonic() + 1.5)
     try:
-        with pytest.raises(HTTPException) as refused:
+        with seconds_left(1.5), pytest.raises(HTTPException) as refused:
             work.admit()
     finally:
-        deadline.reset(token)
         running.abandon()
     assert refused.value.status_code == 429
 
@@ -429,11 +429,10 @@ def test_work_a_stream_whose_turn_never_comes_ends_with_an_error_event() -> None
     running = work.admit()
     running.__enter__()
     waiting = work.admit()  # admitted while there was time; the answer ahead runs long
-    token = deadline.set(time.monotonic() + 0.2)
     try:
-        sent = b"".join(keep_alive(iter([]), 5.0, waiting))
+        with seconds_left(0.2):
+            sent = b"".join(keep_alive(iter([]), 5.0, waiting))
     finally:
-        deadline.reset(token)
         running.__exit__(None, None, None)
     assert b"event: error" in sent and b"RAG_REQUEST_TIMEOUT" in sent
     with work.admit():  # every place came back
