@@ -8,7 +8,7 @@ Chroma's default embedding function downloads a model, so every collection is op
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,9 @@ class Hit:
     duplicates: tuple[str, ...] = ()
     day: int | None = None  # publication day as yyyymmdd, when the article has a date
     version: str = ""
+    # Its sentences' vectors from the pass that embedded it (`index.embed.pack_vectors`),
+    # or "" when the chunk was written without them.
+    sentences: str = field(default="", repr=False, compare=False)
 
 
 def day_number(published: str | None) -> int | None:
@@ -142,6 +145,7 @@ def to_hit(chunk_id: str, text: str, meta: Any, score: float) -> Hit:
         score=score,
         day=int_or_none(meta.get("day")),
         version=str(meta.get("version", "")),
+        sentences=str(meta.get("sentences", "")),
     )
 
 

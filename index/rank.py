@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from index.chroma import Hit
 from index.chunk import sentence_spans
-from index.embed import Embedder, Tokens
+from index.embed import Embedder, Tokens, unpack_vectors
 from index.terms import coverage, terms
 
 
@@ -43,6 +43,11 @@ def weighted_fusion(
     }
 
 
+# How many of a chunk's sentences, its best by vector and terms, are read word piece by
+# word piece at question time: 2 scored as all of them on SQuAD's fitting half (README).
+LATE_SENTENCES = 2
+
+
 def sentence_rerank(
     query: str,
     hits: Sequence[Hit],
@@ -57,9 +62,12 @@ def sentence_rerank(
     A sentence scores its embedding similarity to the query plus the share of the query's
     terms it holds (rarer terms among the candidates' sentences weighing more). A chunk is
     embedded whole, so a question about one of its sentences is diluted by the rest; the
-    sentence that answers is sharper evidence. The word-piece match (`late_interaction`)
+    sentence that answers is sharper evidence. The sentence vectors were read out of the
+    pass that embedded the chunk at index time (`Embedder.encode_passages`); a chunk stored
+    without them has its sentences encoded now. The word-piece match (`late_interaction`)
     reads the model's vectors of each word in context, so "keeper" finds "keeps" and a name
-    finds its spelling, where neither the pooled vector nor the stemmed terms see it.
+    finds its spelling, where neither the pooled vector nor the stemmed terms see it; it
+    reads each chunk's best `LATE_SENTENCES` sentences, encoded now.
 
     Weights 0.5 and 2 were chosen on SQuAD questions 1,001-2,000 (MRR@10 0.847 to 0.873);
     the first 1,000 moved 0.873 to 0.890; RealTime QA and SciFact held (README). Hits past
@@ -73,20 +81,49 @@ def sentence_rerank(
     ]
     flat = [s for group in sentences for s in group]
     if late_weight > 0:
-        vectors, tokens = embedder.encode_with_tokens([query, *flat])
-        matched = late_interaction(tokens[0], _grouped(tokens[1:], sentences))
+        vectors, tokens = embedder.encode_with_tokens([query])
+        query_vector, query_tokens = vectors[0], tokens[0]
     else:
-        vectors, matched = embedder.encode_cached([query, *flat]), [0.0] * len(head)
-    similarity = (vectors[1:] @ vectors[0]).tolist()
+        query_vector = embedder.encode_cached([query])[0]
+    similarity = (_sentence_vectors(head, sentences, embedder) @ query_vector).tolist()
     held = coverage(set(terms(query)), [set(terms(s)) for s in flat])
-    scored, at = [], 0
-    for hit, group, match in zip(head, sentences, matched, strict=True):
-        best = max(similarity[at + i] + held[at + i] for i in range(len(group)))
+    scores, at = [], 0
+    for group in sentences:
+        scores.append([similarity[at + i] + held[at + i] for i in range(len(group))])
         at += len(group)
-        score = hit.score + weight * best + late_weight * match
+    matched = [0.0] * len(head)
+    if late_weight > 0:
+        chosen = [
+            [group[i] for i in sorted(range(len(group)), key=lambda i: -own[i])[:LATE_SENTENCES]]
+            for group, own in zip(sentences, scores, strict=True)
+        ]
+        _, pieces = embedder.encode_with_tokens([s for group in chosen for s in group])
+        matched = late_interaction(query_tokens, _grouped(pieces, chosen))
+    scored = []
+    for hit, own, match in zip(head, scores, matched, strict=True):
+        score = hit.score + weight * max(own) + late_weight * match
         scored.append(replace(hit, score=round(score, 6)))
     scored.sort(key=lambda h: -h.score)
     return scored + tail
+
+
+def _sentence_vectors(
+    hits: Sequence[Hit], sentences: Sequence[Sequence[str]], embedder: Embedder
+) -> NDArray[np.float32]:
+    """One unit vector per sentence, all hits' in a row: the stored ones where each of a
+    chunk's sentences has one, the rest encoded now."""
+    rows: list[NDArray[np.float32] | None] = []
+    for hit, group in zip(hits, sentences, strict=True):
+        stored = unpack_vectors(hit.sentences, embedder.dimensions) if hit.sentences else None
+        if stored is None or len(stored) != len(group):
+            rows += [None] * len(group)
+            continue
+        norms = np.linalg.norm(stored, axis=1)
+        rows += [row / norm if norm > 0 else None for row, norm in zip(stored, norms, strict=True)]
+    flat = [s for group in sentences for s in group]
+    missing = [text for text, row in zip(flat, rows, strict=True) if row is None]
+    fresh = iter(embedder.encode_cached(missing))
+    return np.stack([next(fresh) if row is None else row for row in rows]).astype(np.float32)
 
 
 def _grouped(items: Sequence[Tokens], groups: Sequence[Sequence[str]]) -> list[list[Tokens]]:

@@ -17,8 +17,9 @@ A search runs these steps:
 4. Sentence rescoring (hybrid only): the first `rerank` candidates gain 0.5 x their best
    sentence (its similarity to the query plus the share of the query's terms it holds)
    and 2 x how well the query's word pieces find their match among the pieces of their
-   sentences, read in context by the same model (`index.rank.sentence_rerank`). Both come
-   out of one pass of the model over the candidates' sentences.
+   best two sentences, read in context by the same model (`index.rank.sentence_rerank`).
+   The sentence vectors were stored at index time, out of the pass that embedded each
+   chunk; only those two sentences a chunk go through the model at question time.
 5. Near-duplicate stories: an article whose terms nearly repeat a better-ranked article's
    (the same wire story published twice) is folded into it: its chunks leave the results
    and its id is listed in the kept hits' `duplicates`.

@@ -44,12 +44,14 @@ Origin = Literal["seeds", "api"]
 @dataclass(frozen=True)
 class Source:
     """What one write puts in the store: a file's (or an upload's) articles, each with its
-    chunks and their vectors."""
+    chunks and their vectors, and, per article and chunk, its sentences' vectors packed
+    (`index.embed.pack_vectors`; none given, none stored)."""
 
     name: str
     digest: str
     origin: Origin
     articles: Sequence[tuple[Article, Sequence[Chunk], NDArray[np.float32]]]
+    sentences: Sequence[Sequence[str]] = ()
 
     @property
     def version(self) -> str:
@@ -302,9 +304,10 @@ def _chunk_rows(source: Source) -> list[tuple[Any, ...]]:
     """(id, vector, text, metadata) of every chunk of a source."""
     now = time.time()
     rows: list[tuple[Any, ...]] = []
-    for article, chunks, vectors in source.articles:
+    for n, (article, chunks, vectors) in enumerate(source.articles):
         day = day_number(article.published)
-        for chunk, vector in zip(chunks, vectors, strict=True):
+        packed = source.sentences[n] if source.sentences else [""] * len(chunks)
+        for chunk, vector, sentences in zip(chunks, vectors, packed, strict=True):
             meta = {
                 "article_id": article.article_id,
                 "title": article.title,
@@ -315,6 +318,7 @@ def _chunk_rows(source: Source) -> list[tuple[Any, ...]]:
                 "version": source.version,
                 "written_at": now,
                 **({"day": day} if day is not None else {}),
+                **({"sentences": sentences} if sentences else {}),
             }
             chunk_id = f"{article.article_id}@{source.version}:{chunk.number}"
             rows.append((chunk_id, vector, chunk.text, meta))

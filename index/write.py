@@ -5,9 +5,9 @@ indexer (`index.build`) and articles sent over HTTP (`index.ingest`) both write 
 from dataclasses import dataclass
 
 from index.articles import Article
-from index.chunk import Chunk, chunk_text
+from index.chunk import Chunk, chunk_text, sentence_spans
 from index.clean import CLEANER_VERSION
-from index.embed import Embedder
+from index.embed import Embedder, pack_vectors
 from index.settings import Settings
 from index.store import Origin, Source, Store
 
@@ -19,7 +19,7 @@ def signature(settings: Settings, embedder_name: str) -> str:
     """What, besides a file's bytes, decides its chunks: a change here re-indexes everything."""
     return (
         f"clean={CLEANER_VERSION};tokens={settings.chunk_tokens};overlap={settings.chunk_overlap};"
-        f"model={embedder_name};embedded=title+chunk;versioned=1"
+        f"model={embedder_name};embedded=title+chunk;versioned=1;sentences=1"
     )
 
 
@@ -61,16 +61,21 @@ class SourceWriter:
         """Embed every waiting chunk in one call and write the sources."""
         if not self.waiting:
             return
-        texts = [
-            embedded_text(a.title, c.text) for w in self.waiting for a, cs in w.articles for c in cs
-        ]
-        vectors = self.embedder.encode(texts)
+        texts, spans = [], []
+        for w in self.waiting:
+            for a, cs in w.articles:
+                for c in cs:
+                    texts.append(embedded_text(a.title, c.text))
+                    shift = len(texts[-1]) - len(c.text)
+                    spans.append([(s.start + shift, s.end + shift) for s in sentence_spans(c.text)])
+        vectors, sentences = self.embedder.encode_passages(texts, spans)
         sources, at = [], 0
         for w in self.waiting:
-            parts = []
+            parts, packed = [], []
             for article, chunks in w.articles:
                 parts.append((article, chunks, vectors[at : at + len(chunks)]))
+                packed.append([pack_vectors(s) for s in sentences[at : at + len(chunks)]])
                 at += len(chunks)
-            sources.append(Source(w.name, w.digest, w.origin, parts))
+            sources.append(Source(w.name, w.digest, w.origin, parts, packed))
         self.store.write(sources)
         self.waiting, self.chunks = [], 0

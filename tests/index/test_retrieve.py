@@ -10,8 +10,10 @@ import pytest
 from index.build import sync
 from index.catalog import Catalog
 from index.chroma import Hit, day_number
-from index.embed import Embedder, Tokens
+from index.chunk import sentence_spans
+from index.embed import Embedder, Tokens, pack_vectors, unpack_vectors
 from index.rank import (
+    LATE_SENTENCES,
     fold_duplicates,
     late_interaction,
     maximal_marginal_relevance,
@@ -303,6 +305,73 @@ def test_encode_with_tokens_matches_encode_and_remembers(
     again, remembered = embedder.encode_with_tokens(list(reversed(texts)))
     assert np.array_equal(again, vectors[::-1])
     assert all(a is b for a, b in zip(remembered, tokens[::-1], strict=True))
+
+
+def test_encode_passages_reads_each_sentence_out_of_the_passage_pass(
+    embedder: Embedder,
+) -> None:
+    first = "The new lighthouse keeper is Maria Santos."
+    second = "The ferry timetable changed in May."
+    text = f"Harbour news\n{first} {second}"
+    spans = [(text.index(first), text.index(first) + len(first))]
+    spans.append((text.index(second), text.index(second) + len(second)))
+    long = " ".join(["The quay was busy."] * 80) + " Nothing after the model's limit is read."
+    end = (len(long) - 41, len(long))
+    vectors, sentences = embedder.encode_passages([text, long], [spans, [(0, 18), end]])
+    assert np.allclose(vectors, embedder.encode([text, long]), atol=1e-5)
+    alone = embedder.encode([first, second])
+    rows = sentences[0]
+    assert rows.shape == (2, embedder.dimensions)
+    assert np.allclose(np.linalg.norm(rows, axis=1), 1.0, atol=1e-5)
+    # Each row is its own sentence read in context: nearer its own sentence than the other.
+    similarity = rows @ alone.T
+    assert similarity[0, 0] > similarity[0, 1] and similarity[1, 1] > similarity[1, 0]
+    assert similarity[0, 0] > 0.7 and similarity[1, 1] > 0.7
+    # Past the model's 256 word pieces nothing was read: a zero row, encoded at question time.
+    assert np.linalg.norm(sentences[1][0]) == pytest.approx(1.0, abs=1e-5)
+    assert not sentences[1][1].any()
+    back = unpack_vectors(pack_vectors(rows), embedder.dimensions)
+    assert back.shape == rows.shape and np.abs(back - rows).max() < 0.005
+    assert not unpack_vectors(pack_vectors(np.zeros((1, 4))), 4).any()
+
+
+def test_search_reads_stored_sentence_vectors_and_few_sentences_word_by_word(
+    store: Store, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    hits, _ = store.chunks_by_id([h.chunk_id for h in store.query(embedder.encode_one("x"), 5)])
+    assert hits and all(h.sentences for h in hits)
+    for hit in hits:
+        assert len(unpack_vectors(hit.sentences, embedder.dimensions)) == len(
+            sentence_spans(hit.text)
+        )
+    encoded: list[str] = []
+    model = embedder._model
+    real = model.encode
+
+    def counted(texts: list[str], **kwargs: object) -> object:
+        encoded.extend(texts)
+        return real(texts, **kwargs)
+
+    embedder._cache.clear()
+    embedder._tokens.clear()
+    monkeypatch.setattr(model, "encode", counted)
+    question = "What does the wall protect from winter storms?"
+    ranked = sentence_rerank(question, hits, embedder, depth=5, weight=0.5, late_weight=2.0)
+    assert sorted(h.chunk_id for h in ranked) == sorted(h.chunk_id for h in hits)
+    # The question, then at most LATE_SENTENCES sentences of each chunk, nothing else.
+    assert encoded[0] == question and len(encoded) - 1 <= LATE_SENTENCES * len(hits)
+    assert (
+        "The wall protects the old fish market from winter storms that flooded the quay "
+        "twice last year." in encoded
+    )
+    # A chunk stored without them (written before they were kept) has its sentences encoded.
+    encoded.clear()
+    embedder._cache.clear()
+    bare = [replace(h, sentences="") for h in hits]
+    again = sentence_rerank(question, bare, embedder, depth=5, weight=0.5, late_weight=2.0)
+    assert sorted(h.chunk_id for h in again) == sorted(h.chunk_id for h in hits)
+    every = [h.text[s.start : s.end] for h in hits for s in sentence_spans(h.text)]
+    assert set(every) <= set(encoded)
 
 
 def test_recency_boost_lifts_the_latest_story_as_of_a_day() -> None:

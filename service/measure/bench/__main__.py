@@ -60,11 +60,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _index(docs: list) -> Path:  # type: ignore[type-arg]
-    """The data folder of the kept RealTime QA index, built when missing."""
+    """The data folder of the kept RealTime QA index, built when missing and brought up to
+    date otherwise (a new index signature re-indexes it)."""
     settings = Settings(seeds_dir=INDEX / "seeds", data_dir=INDEX / "data", progress=True)
-    if not (settings.data_dir / "chroma").exists():
+    if not (settings.seeds_dir / "articles.toml").exists():
         write_seeds(docs, settings.seeds_dir)
-        sync(settings, open_store(settings), Embedder())
+    sync(settings, open_store(settings), Embedder())
     return settings.data_dir
 
 

@@ -11,6 +11,7 @@ are identical, so near-duplicate folding works hard on them, which the timing in
 
 import shutil
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from index.build import sync
-from index.embed import Embedder
+from index.embed import Embedder, Span
 from index.settings import Settings
 from index.store import open_store
 from service.measure.bench.common import BENCH, app, median, rss
@@ -36,12 +37,25 @@ class MemoEmbedder(Embedder):
     def __init__(self) -> None:
         super().__init__()
         self.memo: dict[str, NDArray[np.float32]] = {}
+        self.passages: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]] = {}
 
     def encode(self, texts: list[str]) -> NDArray[np.float32]:
         missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
         if missing:
             self.memo.update(zip(missing, super().encode(missing), strict=True))
         return np.stack([self.memo[t] for t in texts]) if texts else super().encode([])
+
+    def encode_passages(
+        self, texts: list[str], sentences: Sequence[Sequence[Span]]
+    ) -> tuple[NDArray[np.float32], list[NDArray[np.float32]]]:
+        spans = dict(zip(texts, sentences, strict=True))
+        missing = [t for t in spans if t not in self.passages]
+        if missing:
+            vectors, pooled = super().encode_passages(missing, [spans[t] for t in missing])
+            self.passages.update(zip(missing, zip(vectors, pooled, strict=True), strict=True))
+        if not texts:
+            return super().encode_passages([], [])
+        return np.stack([self.passages[t][0] for t in texts]), [self.passages[t][1] for t in texts]
 
 
 def corpus(copies: int) -> list[Doc]:
