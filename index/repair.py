@@ -23,6 +23,8 @@ This is for a store on local disk: run it with the server stopped when the store
 import logging
 import shutil
 import sqlite3
+import subprocess
+import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
@@ -37,6 +39,7 @@ from numpy.typing import NDArray
 
 from index.chroma import embedded_folder, is_damage, persistent_client, reachable
 from index.embed import Embedder
+from index.errors import StoreUnavailable
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -83,7 +86,8 @@ def _heal(path: Path, embedder: Embedder) -> list[str]:
     collections = [
         client.get_collection(c.name, embedding_function=None) for c in client.list_collections()
     ]
-    damaged = [c for c in collections if not _sound(c)]
+    sound = probe(path, [c.name for c in collections])
+    damaged = [c for c in collections if not sound[c.name]]
     # Article records take their vectors from their chunks, so chunks are repaired first.
     damaged.sort(key=lambda c: (_role(c.name) == "articles", c.name))
     for collection in damaged:
@@ -104,6 +108,46 @@ def _finish_swaps(client: ClientAPI) -> None:
             log.info("repair finished", extra={"collection": target})
         else:
             client.delete_collection(staging)
+
+
+def probe(path: Path, names: list[str]) -> dict[str, bool]:
+    """Whether each collection is sound, asked in a child process: on some damage Chroma's
+    vector index does not raise but crashes the process (a segmentation fault in `query`,
+    seen after a kill), which must cost the child, not the repair. A collection the child
+    died on is damaged; the ones after it are asked again in a fresh child."""
+    sound: dict[str, bool] = {}
+    while len(sound) < len(names):
+        left = [n for n in names if n not in sound]
+        code = "import sys; from index.repair import _probe_main; _probe_main(sys.argv[1:])"
+        done = subprocess.run(
+            [sys.executable, "-c", code, str(path), *left],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        for line in done.stdout.splitlines():
+            name, _, verdict = line.partition("\t")
+            if name in left and verdict in ("sound", "damaged"):
+                sound[name] = verdict == "sound"
+        if done.returncode > 0:  # it failed (the store, not its vectors), it did not crash
+            last = done.stderr.strip().splitlines()[-1:] or ["no message"]
+            raise StoreUnavailable(f"the Chroma store failed: {last[0]}")
+        if done.returncode < 0:
+            crashed = next(n for n in left if n not in sound)
+            log.warning(
+                "damaged collection", extra={"collection": crashed, "signal": -done.returncode}
+            )
+            sound[crashed] = False
+    return sound
+
+
+def _probe_main(argv: list[str]) -> None:
+    """The child's side of `probe`: one line per collection, `<name>\tsound|damaged`."""
+    client = persistent_client(Path(argv[0]))
+    for name in argv[1:]:
+        collection = client.get_collection(name, embedding_function=None)
+        print(f"{name}\t{'sound' if _sound(collection) else 'damaged'}", flush=True)
 
 
 def _sound(collection: Collection) -> bool:

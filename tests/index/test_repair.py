@@ -21,7 +21,7 @@ from index.chroma import embedded_folder, persistent_client
 from index.embed import Embedder
 from index.errors import StoreUnavailable
 from index.ingest import Ingest, Submission
-from index.repair import heal, read_rows
+from index.repair import heal, probe, read_rows
 from index.store import open_store
 from tests.conftest import make_settings
 
@@ -53,6 +53,28 @@ def damage(folder: Path, collection: str) -> None:
     for segment in segments:
         with (folder / segment / "header.bin").open("r+b") as header:
             header.write(b"\xff" * 40)
+
+
+def test_probe_survives_damage_that_crashes_chroma(tmp_path: Path) -> None:
+    """Some damage makes Chroma's vector index crash the process (a segmentation fault in
+    `query`, seen after a kill): the probe runs in a child, so the damage is reported, not
+    suffered, and the collections after it are still asked."""
+    folder = tmp_path / "chroma"
+    client = persistent_client(folder)
+    rng = np.random.default_rng(7)
+    names = ["aaa-crash", "bbb-error", "ccc-sound"]
+    for name in names:
+        collection = client.create_collection(name, embedding_function=None)
+        for start in range(0, 1500, 500):  # past 1,000 vectors, so the HNSW files exist
+            vectors = rng.normal(size=(500, 8)).astype(np.float32)
+            collection.add(ids=[f"{n}" for n in range(start, start + 500)], embeddings=vectors)
+    ids = {n: str(client.get_collection(n, embedding_function=None).id) for n in names}
+    chromadb.api.shared_system_client.SharedSystemClient.clear_system_cache()
+    for name, part in (("aaa-crash", "data_level0.bin"), ("bbb-error", "header.bin")):
+        for segment in read_rows(folder, ids[name])[1]:
+            with (folder / segment / part).open("r+b") as damaged:
+                damaged.write(b"\xff" * 64)
+    assert probe(folder, names) == {"aaa-crash": False, "bbb-error": False, "ccc-sound": True}
 
 
 def test_repair_rebuilds_damaged_collections_losing_nothing(

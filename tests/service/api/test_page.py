@@ -732,12 +732,16 @@ def test_page_with_keys_explains_a_refused_key(browser: Browser, keyed_site: str
 @pytest.fixture(scope="module")
 def poisoned_site(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterator[str]:
     """The app over the poisoned articles of test_poisoned.py, answering through a model
-    that writes whatever markup the passages tell it to."""
+    that writes whatever markup the passages tell it to. The one asking for the system
+    prompt is left out: the model obeys it whichever passage carries it, so it would
+    answer every question whose passages reach that article, and this test is about
+    markup (test_poisoned.py covers the leak)."""
     root = tmp_path_factory.mktemp("poisoned-page")
     seeds = root / "seeds"
     seeds.mkdir()
     for n in range(len(POISON)):
-        (seeds / f"9{n:02d}_poison.txt").write_text(poison_article(n), encoding="utf-8")
+        if "system prompt" not in POISON[n][2]:
+            (seeds / f"9{n:02d}_poison.txt").write_text(poison_article(n), encoding="utf-8")
     with obeying_endpoint() as (url, _):
         settings = Settings(
             seeds_dir=seeds,
