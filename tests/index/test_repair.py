@@ -41,8 +41,9 @@ def notice(n: int) -> str:
     )
 
 
-def damage(folder: Path, collection: str) -> None:
-    """Overwrite the start of a collection's HNSW header, as a write cut short can leave it."""
+def damage(folder: Path, collection: str, part: str = "header.bin", size: int = 40) -> None:
+    """Overwrite the start of one of a collection's HNSW files (its header unless told),
+    as a write cut short can leave it."""
     collection_id = str(
         persistent_client(folder).get_collection(collection, embedding_function=None).id
     )
@@ -51,8 +52,8 @@ def damage(folder: Path, collection: str) -> None:
     chromadb.api.shared_system_client.SharedSystemClient.clear_system_cache()
     _, segments, _ = read_rows(folder, collection_id)
     for segment in segments:
-        with (folder / segment / "header.bin").open("r+b") as header:
-            header.write(b"\xff" * 40)
+        with (folder / segment / part).open("r+b") as damaged:
+            damaged.write(b"\xff" * size)
 
 
 def test_probe_survives_damage_that_crashes_chroma(tmp_path: Path) -> None:
@@ -68,12 +69,8 @@ def test_probe_survives_damage_that_crashes_chroma(tmp_path: Path) -> None:
         for start in range(0, 1500, 500):  # past 1,000 vectors, so the HNSW files exist
             vectors = rng.normal(size=(500, 8)).astype(np.float32)
             collection.add(ids=[f"{n}" for n in range(start, start + 500)], embeddings=vectors)
-    ids = {n: str(client.get_collection(n, embedding_function=None).id) for n in names}
-    chromadb.api.shared_system_client.SharedSystemClient.clear_system_cache()
-    for name, part in (("aaa-crash", "data_level0.bin"), ("bbb-error", "header.bin")):
-        for segment in read_rows(folder, ids[name])[1]:
-            with (folder / segment / part).open("r+b") as damaged:
-                damaged.write(b"\xff" * 64)
+    damage(folder, "aaa-crash", "data_level0.bin", 64)
+    damage(folder, "bbb-error", "header.bin", 64)
     assert probe(folder, names) == {"aaa-crash": False, "bbb-error": False, "ccc-sound": True}
 
 

@@ -36,14 +36,7 @@ class MemoEmbedder(Embedder):
 
     def __init__(self) -> None:
         super().__init__()
-        self.memo: dict[str, NDArray[np.float32]] = {}
         self.passages: dict[str, tuple[NDArray[np.float32], NDArray[np.float32]]] = {}
-
-    def encode(self, texts: list[str]) -> NDArray[np.float32]:
-        missing = [t for t in dict.fromkeys(texts) if t not in self.memo]
-        if missing:
-            self.memo.update(zip(missing, super().encode(missing), strict=True))
-        return np.stack([self.memo[t] for t in texts]) if texts else super().encode([])
 
     def encode_passages(
         self, texts: list[str], sentences: Sequence[Sequence[Span]]
