@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run run-local setup setup-local setup-test chromium index test lint eval eval-holdout \
+.PHONY: run run-local setup setup-local setup-test chromium index test lint eval eval-holdout fit-support \
 	bench bench-scale clean
 
 # Each stamp is rebuilt only when pyproject.toml changes, so a second `make run` or
@@ -70,6 +70,10 @@ lint: setup
 
 eval: setup
 	$(BIN)/python -m service.measure.evaluate tests/data/seed_questions.jsonl
+
+# Fits the support score's shortlist weights on our set (service/answering/support.py).
+fit-support: setup
+	$(BIN)/python -m service.measure.fit_support tests/data/seed_questions.jsonl
 
 # The four held-out sets, written by people who had not seen the answerer's output.
 eval-holdout: setup

@@ -141,7 +141,7 @@ class Retriever:
             return []
         depth = max(self.ranking.depth, k)
         self.catalog.refresh()
-        vector = self.embedder.encode_one(query)
+        vector = self._query_vector(query)
         fused = self._fuse(query, vector, depth, days)
         if not fused:  # nothing inside the window, or nothing indexed
             return []
@@ -171,6 +171,16 @@ class Retriever:
         if self.ranking.mmr is not None:
             return maximal_marginal_relevance(hits, vectors, k, self.ranking.mmr)
         return spread(hits, self.ranking.per_article)[:k]
+
+    def _query_vector(self, query: str) -> np.ndarray:
+        """The query's vector; from the pass that also gives its word pieces when the ranking
+        will read them, so the query goes through the model once."""
+        r = self.ranking
+        if r.mode == "hybrid" and r.rerank > 0 and r.late_weight > 0:
+            vectors, _ = self.embedder.encode_with_tokens([query])
+            vector: np.ndarray = vectors[0]
+            return vector
+        return self.embedder.encode_one(query)
 
     def _fuse(
         self, query: str, vector: np.ndarray, depth: int, days: tuple[int, int] | None

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from index.articles import Article
 from index.chunk import Chunk, chunk_text, sentence_spans
 from index.clean import CLEANER_VERSION
-from index.embed import Embedder, pack_vectors
+from index.embed import Embedder, Span, pack_vectors
 from index.settings import Settings
 from index.store import Origin, Source, Store
 
@@ -27,6 +27,14 @@ def embedded_text(title: str, chunk: str) -> str:
     """What the model embeds for a chunk: its article's title first, so a passage that never
     names its subject is still found by it (the stored text is the chunk alone)."""
     return f"{title}\n{chunk}" if title else chunk
+
+
+def embedded_passage(title: str, chunk: str) -> tuple[str, list[Span]]:
+    """What the model embeds for a chunk, and where the chunk's sentences (`sentence_spans`)
+    sit in it: the spans `Embedder.encode_passages` pools a vector over."""
+    text = embedded_text(title, chunk)
+    shift = len(text) - len(chunk)
+    return text, [(s.start + shift, s.end + shift) for s in sentence_spans(chunk)]
 
 
 @dataclass(frozen=True)
@@ -65,9 +73,9 @@ class SourceWriter:
         for w in self.waiting:
             for a, cs in w.articles:
                 for c in cs:
-                    texts.append(embedded_text(a.title, c.text))
-                    shift = len(texts[-1]) - len(c.text)
-                    spans.append([(s.start + shift, s.end + shift) for s in sentence_spans(c.text)])
+                    text, inside = embedded_passage(a.title, c.text)
+                    texts.append(text)
+                    spans.append(inside)
         vectors, sentences = self.embedder.encode_passages(texts, spans)
         sources, at = [], 0
         for w in self.waiting:

@@ -23,6 +23,9 @@ class Candidate:
     quote: str
     before: str = ""
     after: str = ""
+    # Which of its passage's sentences (`sentence_spans` of the hit's text) it is: the row of
+    # its vector among those stored with the passage (`Hit.sentences`).
+    position: int = -1
 
     @property
     def window(self) -> str:
@@ -44,7 +47,7 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
             seen.add(key)
             before = texts[i - 1] if i > 0 else ""
             after = texts[i + 1] if i + 1 < len(texts) else ""
-            found.append(Candidate(hit, span.start, span.end, quote, before, after))
+            found.append(Candidate(hit, span.start, span.end, quote, before, after, i))
     return found
 
 

@@ -374,6 +374,27 @@ def test_search_reads_stored_sentence_vectors_and_few_sentences_word_by_word(
     assert set(every) <= set(encoded)
 
 
+def test_search_reads_the_query_through_the_model_once(
+    store: Store, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoded: list[str] = []
+    model = embedder._model
+    real = model.encode
+
+    def counted(texts: list[str], **kwargs: object) -> object:
+        encoded.extend(texts)
+        return real(texts, **kwargs)
+
+    embedder._cache.clear()
+    embedder._tokens.clear()
+    monkeypatch.setattr(model, "encode", counted)
+    question = "Which code is painted on the trawlers' bows?"
+    hits = Retriever(store, embedder, Catalog(store)).search(question, 3)
+    assert hits[0].article_id == "code"
+    # One pass gives the vector for the store and the word pieces for the ranking.
+    assert encoded.count(question) == 1
+
+
 def test_recency_boost_lifts_the_latest_story_as_of_a_day() -> None:
     old = replace(_hit("old:0", 0.80), day=20220101)
     fresh = replace(_hit("fresh:0", 0.70), day=20220610)
