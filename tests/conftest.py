@@ -53,6 +53,24 @@ def embedder() -> Embedder:
     return Embedder()
 
 
+@pytest.fixture
+def encoded(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every text the real model reads from here on (the embedder's memory emptied first)."""
+    seen: list[str] = []
+    model = embedder._model
+    real = model.encode
+
+    def counted(texts: list[str], **kwargs: object) -> object:
+        seen.extend(texts)
+        return real(texts, **kwargs)
+
+    embedder._cache.clear()
+    embedder._tokens.clear()
+    monkeypatch.setattr(model, "encode", counted)
+    yield seen
+    embedder._cache.clear()
+
+
 def make_settings(seeds: Path, data: Path, **overrides: object) -> Settings:
     """Settings for a throwaway index."""
     return Settings(seeds_dir=seeds, data_dir=data, progress=False, **overrides)  # type: ignore[arg-type]

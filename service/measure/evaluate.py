@@ -14,6 +14,8 @@ import re
 import statistics
 import sys
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,6 +58,16 @@ class Outcome:
 def _holds_fact(answer: Answer, item: dict[str, object]) -> bool:
     text = _MARKER.sub("", answer.text).lower()
     return any(str(e).lower() in text for e in item["expected"])  # type: ignore[attr-defined]
+
+
+@contextmanager
+def seeded() -> Iterator[Components]:
+    """The service's components over the seeds, indexed into a throwaway folder."""
+    with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as tmp:
+        settings = Settings(data_dir=Path(tmp), progress=False)
+        embedder = Embedder(settings.device, settings.embed_batch)
+        sync(settings, open_store(settings), embedder)
+        yield Components(settings, embedder)
 
 
 def load_questions(path: Path) -> list[dict[str, object]]:
@@ -127,11 +139,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sweep", action="store_true", help="print figures per support threshold")
     parser.add_argument("--show", action="store_true", help="print every question and answer")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as tmp:
-        settings = Settings(data_dir=Path(tmp), progress=False)
-        embedder = Embedder(settings.device, settings.embed_batch)
-        sync(settings, open_store(settings), embedder)
-        outcomes = run(Components(settings, embedder), load_questions(args.questions))
+    with seeded() as components:
+        outcomes = run(components, load_questions(args.questions))
     if args.show:
         for o in outcomes:
             good = o.has_fact if o.item["answerable"] else not o.answer.answerable

@@ -14,20 +14,15 @@ gives weights near `WEIGHTS` (2.7 / 1.97 / 4.41 / 2.07 / 1.26, bias -7.51, again
 
 import argparse
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 
-from index.build import sync
-from index.embed import Embedder
-from index.store import open_store
 from service.answering.candidates import candidates
 from service.answering.support import SIGNALS, Evidence, SupportScorer, evidence_of
 from service.components import Components
-from service.measure.evaluate import load_questions
-from service.settings import Settings
+from service.measure.evaluate import load_questions, seeded
 
 
 def examples(
@@ -74,13 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("questions", type=Path)
     parser.add_argument("--alone", action="store_true", help="encode sentences and windows alone")
     args = parser.parse_args(argv)
-    with tempfile.TemporaryDirectory(prefix="newsrag-fit-") as tmp:
-        settings = Settings(data_dir=Path(tmp), progress=False)
-        embedder = Embedder(settings.device, settings.embed_batch)
-        sync(settings, open_store(settings), embedder)
-        rows, labels = examples(
-            Components(settings, embedder), load_questions(args.questions), args.alone
-        )
+    with seeded() as components:
+        rows, labels = examples(components, load_questions(args.questions), args.alone)
     weights, bias = fit(rows, labels)
     print(f"examples: {len(labels)} ({int(labels.sum())} positive)")
     name = "" if args.alone else "SHORTLIST_"

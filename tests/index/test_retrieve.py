@@ -336,7 +336,7 @@ def test_encode_passages_reads_each_sentence_out_of_the_passage_pass(
 
 
 def test_search_reads_stored_sentence_vectors_and_few_sentences_word_by_word(
-    store: Store, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    store: Store, embedder: Embedder, encoded: list[str]
 ) -> None:
     hits, _ = store.chunks_by_id([h.chunk_id for h in store.query(embedder.encode_one("x"), 5)])
     assert hits and all(h.sentences for h in hits)
@@ -344,17 +344,8 @@ def test_search_reads_stored_sentence_vectors_and_few_sentences_word_by_word(
         assert len(unpack_vectors(hit.sentences, embedder.dimensions)) == len(
             sentence_spans(hit.text)
         )
-    encoded: list[str] = []
-    model = embedder._model
-    real = model.encode
-
-    def counted(texts: list[str], **kwargs: object) -> object:
-        encoded.extend(texts)
-        return real(texts, **kwargs)
-
+    encoded.clear()
     embedder._cache.clear()
-    embedder._tokens.clear()
-    monkeypatch.setattr(model, "encode", counted)
     question = "What does the wall protect from winter storms?"
     ranked = sentence_rerank(question, hits, embedder, depth=5, weight=0.5, late_weight=2.0)
     assert sorted(h.chunk_id for h in ranked) == sorted(h.chunk_id for h in hits)
@@ -375,19 +366,8 @@ def test_search_reads_stored_sentence_vectors_and_few_sentences_word_by_word(
 
 
 def test_search_reads_the_query_through_the_model_once(
-    store: Store, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+    store: Store, embedder: Embedder, encoded: list[str]
 ) -> None:
-    encoded: list[str] = []
-    model = embedder._model
-    real = model.encode
-
-    def counted(texts: list[str], **kwargs: object) -> object:
-        encoded.extend(texts)
-        return real(texts, **kwargs)
-
-    embedder._cache.clear()
-    embedder._tokens.clear()
-    monkeypatch.setattr(model, "encode", counted)
     question = "Which code is painted on the trawlers' bows?"
     hits = Retriever(store, embedder, Catalog(store)).search(question, 3)
     assert hits[0].article_id == "code"

@@ -1,7 +1,6 @@
 """The extractive answerer reads alone only the candidates the stored sentence vectors rank
 best, and scores them exactly as if it had read every candidate."""
 
-from collections.abc import Iterator
 from dataclasses import replace
 
 import numpy as np
@@ -25,24 +24,6 @@ def answerer(seeded_settings: Settings, embedder: Embedder) -> ExtractiveBackend
 @pytest.fixture
 def found(answerer: ExtractiveBackend, seeded_settings: Settings) -> list[Candidate]:
     return candidates(answerer.retriever.search(QUESTION, seeded_settings.top_k))
-
-
-@pytest.fixture
-def encoded(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
-    """Every text the model reads from here on (the embedder's memory emptied first)."""
-    seen: list[str] = []
-    model = embedder._model
-    real = model.encode
-
-    def counted(texts: list[str], **kwargs: object) -> object:
-        seen.extend(texts)
-        return real(texts, **kwargs)
-
-    embedder._cache.clear()
-    embedder._tokens.clear()
-    monkeypatch.setattr(model, "encode", counted)
-    yield seen
-    embedder._cache.clear()
 
 
 def test_answer_reads_only_the_shortlist_and_scores_it_as_a_full_read(
