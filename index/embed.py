@@ -50,7 +50,7 @@ class Embedder:
 
     name = MODEL_NAME
 
-    def __init__(self, device: str = "cpu", batch_size: int = 64) -> None:
+    def __init__(self, device: str = "cpu", batch_size: int = 16) -> None:
         # Both must be set before the libraries read them: nothing may download at run time.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -33,7 +33,12 @@ class Settings(BaseSettings):
     )
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in tokens.")
     chunk_overlap: int = Field(40, ge=0, le=500, description="Tokens of overlap between chunks.")
-    embed_batch: int = Field(64, ge=1, le=4096, description="Texts embedded per model call.")
+    embed_batch: int = Field(
+        16,
+        ge=1,
+        le=4096,
+        description="Texts embedded per model call (16 was faster than 32 or 64 on 2 cores).",
+    )
     device: str = Field("cpu", description="Torch device for the embedding model.")
     torch_threads: int = Field(
         0,
