@@ -69,6 +69,7 @@ def encoded(embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> Iterator[lis
     monkeypatch.setattr(model, "encode", counted)
     yield seen
     embedder._cache.clear()
+    embedder._tokens.clear()
 
 
 def make_settings(seeds: Path, data: Path, **overrides: object) -> Settings:

@@ -344,8 +344,7 @@ def test_search_reads_stored_sentence_vectors_and_few_sentences_word_by_word(
         assert len(unpack_vectors(hit.sentences, embedder.dimensions)) == len(
             sentence_spans(hit.text)
         )
-    encoded.clear()
-    embedder._cache.clear()
+    encoded.clear()  # the probe query above went through the model; `encode` is not cached
     question = "What does the wall protect from winter storms?"
     ranked = sentence_rerank(question, hits, embedder, depth=5, weight=0.5, late_weight=2.0)
     assert sorted(h.chunk_id for h in ranked) == sorted(h.chunk_id for h in hits)
