@@ -46,8 +46,8 @@ class Settings(BaseSettings):
         le=256,
         description="Threads the embedding model computes with in each service process (0: "
         "torch's default, every core). One per worker with WORKERS=2 on two cores answered 16 "
-        "clients no faster (0.37 answers/s against 0.38) and one client 43% slower, so it is "
-        "not the default.",
+        "clients slower (1.77 answers/s against 1.99) and one client 24% slower, so it is not "
+        "the default.",
     )
     progress: bool = Field(True, description="Show a progress bar while indexing.")
     retrieval: Literal["hybrid", "dense", "keyword"] = Field(
