@@ -38,6 +38,10 @@ from index.settings import Settings
 log = logging.getLogger(__name__)
 _SPACE: Any = {"hnsw": {"space": "cosine"}}
 _GENERATION = "generation"
+# Rows one read asks Chroma for. Chroma answers a read by naming every row it found in one
+# SQLite statement, and SQLite takes at most 32,766 names: reading all of 100,000 chunks at
+# once failed ("too many SQL variables"), so every read of all rows goes in pages.
+PAGE = 10_000
 Origin = Literal["seeds", "api"]
 
 
@@ -162,14 +166,13 @@ class Store:
         """Delete chunks of versions no article record names, written more than `grace`
         seconds ago (a write that failed before its commit); the number deleted."""
         live = {(r.article_id, r.version) for r in self.records()}
-        with reachable():
-            got = self.chunks.get(include=["metadatas"])
+        ids, _, metadatas = _read_all(self.chunks, ["metadatas"])
         cutoff = time.time() - grace
         dead = [
             cid
-            for cid, meta in zip(got["ids"], got["metadatas"] or [], strict=True)
+            for cid, meta in zip(ids, metadatas, strict=True)
             if (str(meta["article_id"]), str(meta.get("version", ""))) not in live
-            and float(meta.get("written_at", 0.0)) < cutoff  # type: ignore[arg-type]
+            and float(meta.get("written_at", 0.0)) < cutoff
         ]
         with reachable():
             for i in range(0, len(dead), self.batch):
@@ -197,15 +200,17 @@ class Store:
 
     def records(self, **where: Any) -> list[Record]:
         """Article records, all or those matching one metadata condition."""
-        with reachable():
-            got = self.articles.get(where=where or None, include=["metadatas"])
-        return [_record(m) for m in got["metadatas"] or []]
+        _, _, metadatas = _read_all(self.articles, ["metadatas"], where or None)
+        return [_record(m) for m in metadatas]
 
     def records_by_id(self, article_ids: Sequence[str]) -> list[Record]:
         """The records of these articles (unknown ids left out)."""
-        with reachable():
-            got = self.articles.get(ids=list(article_ids), include=["metadatas"])
-        return [_record(m) for m in got["metadatas"] or []]
+        found: list[Record] = []
+        for i in range(0, len(article_ids), PAGE):
+            with reachable():
+                got = self.articles.get(ids=list(article_ids[i : i + PAGE]), include=["metadatas"])
+            found += [_record(m) for m in got["metadatas"] or []]
+        return found
 
     def sources(self, origin: Origin) -> dict[str, str]:
         """The digest of every source of one origin, by name."""
@@ -273,9 +278,8 @@ class Store:
 
     def list_articles(self) -> list[Article]:
         """Every article, with text, ordered by source then id."""
-        with reachable():
-            got = self.articles.get(include=["documents", "metadatas"])
-        pairs = zip(got["metadatas"] or [], got["documents"] or [], strict=True)
+        _, documents, metadatas = _read_all(self.articles, ["documents", "metadatas"])
+        pairs = zip(metadatas, documents, strict=True)
         return sorted((to_article(m, d) for m, d in pairs), key=lambda a: (a.source, a.article_id))
 
     def counts(self) -> tuple[int, int]:
@@ -287,6 +291,24 @@ class Store:
         """Raise IndexNotReady when there is nothing to search."""
         if self.counts()[1] == 0:
             raise IndexNotReady("the index holds no articles yet: run `make index`")
+
+
+def _read_all(
+    collection: Collection, include: list[Any], where: Any = None
+) -> tuple[list[str], list[Any], list[Any]]:
+    """Every row of a collection (or those matching `where`): ids, documents, metadatas (an
+    empty list for what `include` leaves out), read `PAGE` rows at a time."""
+    ids: list[str] = []
+    documents: list[Any] = []
+    metadatas: list[Any] = []
+    while True:
+        with reachable():
+            got = collection.get(where=where, include=include, limit=PAGE, offset=len(ids))
+        ids += got["ids"]
+        documents += got["documents"] or []
+        metadatas += got["metadatas"] or []
+        if len(got["ids"]) < PAGE:
+            return ids, documents, metadatas
 
 
 def _record(meta: Any) -> Record:

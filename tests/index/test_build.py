@@ -2,6 +2,10 @@
 
 from pathlib import Path
 
+import numpy as np
+import pytest
+
+import index.store
 from index.build import sync
 from index.embed import Embedder
 from index.store import Store, connect
@@ -172,3 +176,36 @@ def test_sync_two_files_with_one_stem_indexes_the_rest(
     assert store.counts()[0] == 6  # the five seed articles and one of the two
     again = sync(settings, store, embedder)  # the same file wins the next time
     assert set(again.skipped) == {skipped} and not again.changed
+
+
+def test_reads_of_every_row_go_in_pages(
+    seeds_copy: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = make_settings(seeds_copy, tmp_path / "data")
+    store = open_store(settings)
+    sync(settings, store, embedder)
+    articles, chunks = store.counts()
+    monkeypatch.setattr(index.store, "PAGE", 2)  # five articles, a dozen chunks: many pages
+    ids = [a.article_id for a in store.list_articles()]
+    assert len(ids) == len(set(ids)) == articles == 5
+    assert sorted(r.article_id for r in store.records()) == sorted(ids)
+    assert sorted(r.article_id for r in store.records_by_id([*ids, "unknown"])) == sorted(ids)
+    assert store.sweep(grace=0) == 0 and store.counts() == (articles, chunks)
+
+
+def test_sweep_reads_more_chunks_than_one_sqlite_statement_may_name(tmp_path: Path) -> None:
+    # Chroma names every row a read found in one SQLite statement (at most 32,766 names):
+    # at 100,000 chunks the sweep at the end of an index build failed with "too many SQL
+    # variables". 33,000 orphan chunks (no article names their version) must all go.
+    store = open_store(make_settings(tmp_path / "seeds", tmp_path / "data"))
+    total, step = 33_000, 5_000
+    for start in range(0, total, step):
+        ids = [f"orphan-{i}" for i in range(start, min(total, start + step))]
+        store.chunks.upsert(
+            ids=ids,
+            embeddings=np.ones((len(ids), 2), dtype=np.float32),
+            documents=["text"] * len(ids),
+            metadatas=[{"article_id": "gone", "version": "1", "written_at": 0.0}] * len(ids),
+        )
+    assert store.sweep(grace=0) == total
+    assert store.counts() == (0, 0)
