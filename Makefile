@@ -93,7 +93,7 @@ bench: $(VENV)/.installed-bench
 	$(BIN)/python -m service.measure.bench $(PARTS)
 	$(BIN)/python -m service.measure.latency
 
-# Search at ~100,000 chunks against ~10,000 (builds both indexes: hours on two cores).
+# Search at ~100,000 chunks against ~10,000 (builds both indexes: about 25 minutes on two cores).
 # 50 clients for 60 s against WORKERS=2 on loopback, rate-limited per key: any error other
 # than a 429 fails it; prints p50/p95 (bench/results/stress.json).
 .PHONY: load

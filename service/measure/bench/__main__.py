@@ -5,7 +5,7 @@ search    /api/search and /api/ask p50 against the floor, on that index
 load      16 clients at once against WORKERS=2, beside one client asking serially
 bulk      POST /api/articles/bulk against `python -m index` on the same articles
 all       the four, in that order (the default)
-scale     search p50 at ~100,000 chunks against ~10,000, index time, disk, memory (hours;
+scale     search p50 at ~100,000 chunks against ~10,000, index time, disk, memory (~25 min;
           not part of `all`)
 """
 
