@@ -297,7 +297,10 @@ def _read_all(
     collection: Collection, include: list[Any], where: Any = None
 ) -> tuple[list[str], list[Any], list[Any]]:
     """Every row of a collection (or those matching `where`): ids, documents, metadatas (an
-    empty list for what `include` leaves out), read `PAGE` rows at a time."""
+    empty list for what `include` leaves out), read `PAGE` rows at a time. A delete by
+    another process between two pages can shift a row past this read; every caller copes
+    (old chunks a write missed are never served and the next sweep removes them; a catalog
+    re-reads on the next generation)."""
     ids: list[str] = []
     documents: list[Any] = []
     metadatas: list[Any] = []
