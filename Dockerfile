@@ -5,6 +5,9 @@ COPY pyproject.toml README.md ./
 COPY index ./index
 COPY service ./service
 COPY prompts ./prompts
+# The answerer's reader is trained on the host (`make train-reader`, from SQuAD in
+# ../shared/bench, which the image does not hold) before the image is built.
+COPY models/reader ./models/reader
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
     && pip install --no-cache-dir .
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False

@@ -10,7 +10,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: run run-local setup setup-local setup-test chromium index test lint eval eval-holdout fit-support \
+.PHONY: train-reader run run-local setup setup-local setup-test chromium index test lint eval eval-holdout fit-support \
 	bench bench-scale clean
 
 # Each stamp is rebuilt only when pyproject.toml changes, so a second `make run` or
@@ -23,13 +23,29 @@ $(VENV)/.installed: pyproject.toml
 
 setup: $(VENV)/.installed
 
+# The reader (service/answering/reader.py) is trained here, on SQuAD v1.1 dev from
+# ../shared/bench, with a fixed seed: about 6 minutes on two cores, once per machine.
+BENCH ?= ../shared/bench
+READER := models/reader/reader.json
+$(READER): | $(VENV)/.installed
+	@if [ ! -f $(BENCH)/squad-v1.1/questions.jsonl ]; then \
+	  echo "error: training the reader needs SQuAD v1.1 dev at $(BENCH)/squad-v1.1" \
+	       "(BENCH=path to name another folder), or serve with RAG_READER=rules" >&2; \
+	  exit 1; \
+	fi
+	$(BIN)/python -m service.measure.train_reader --bench $(BENCH)/squad-v1.1 --out models/reader
+
+train-reader: setup
+	rm -f $(READER)
+	$(MAKE) $(READER)
+
 index: setup
 	$(BIN)/python -m index
 
 # Index the seeds, then serve; WORKERS=N serves with N processes sharing a Chroma server
 # (started for the run unless RAG_CHROMA_MODE=http names one).
 WORKERS ?= 1
-run: setup
+run: setup $(READER)
 	HOST=$(HOST) PORT=$(PORT) WORKERS=$(WORKERS) $(BIN)/python -m service.run
 
 # The `local` extra: llama-cpp-python (compiled on first install, about 4 minutes on two
@@ -60,7 +76,7 @@ chromium:
 
 setup-test: setup-local chromium
 
-test: setup-test
+test: setup-test $(READER)
 	$(BIN)/python -m pytest
 
 lint: setup
@@ -68,19 +84,22 @@ lint: setup
 	$(BIN)/ruff format --check index service newsrag_client tests
 	$(BIN)/mypy
 
-eval: setup
+eval: setup $(READER)
 	$(BIN)/python -m service.measure.evaluate tests/data/seed_questions.jsonl
 
 # Fits the support score's shortlist weights on our set (service/answering/support.py).
 fit-support: setup
 	$(BIN)/python -m service.measure.fit_support tests/data/seed_questions.jsonl
 
-# The four held-out sets, written by people who had not seen the answerer's output.
-eval-holdout: setup
+# The six held-out sets, written by people who had not seen the answerer's output (their
+# first runs, the blind ones, are in the README).
+eval-holdout: setup $(READER)
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout2_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout3_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout4_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout5_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout6_questions.jsonl
 
 $(VENV)/.installed-bench: $(VENV)/.installed-local
 	$(BIN)/pip install --quiet -e '.[dev,local,bench]'
@@ -89,7 +108,7 @@ $(VENV)/.installed-bench: $(VENV)/.installed-local
 # Speed and memory, each beside its baseline in the same run (see README); slow: about an
 # hour on two cores. PARTS="search load" for some; results in bench/results/.
 PARTS ?= all
-bench: $(VENV)/.installed-bench
+bench: $(VENV)/.installed-bench $(READER)
 	$(BIN)/python -m service.measure.bench $(PARTS)
 	$(BIN)/python -m service.measure.latency
 
@@ -106,10 +125,9 @@ bench-scale: $(VENV)/.installed-bench
 # Retrieval and answers on the public question sets in ../shared/bench, each corpus indexed
 # into a throwaway index and asked over the service's HTTP routes; prints our figures beside
 # the textbook pipeline's. Slow (see README); EVAL_ARGS="--limit 50" for a quick look.
-BENCH ?= ../shared/bench
 PUBLIC := $(BIN)/python -m service.measure.public_sets
 .PHONY: eval-bench
-eval-bench: setup
+eval-bench: setup $(READER)
 	mkdir -p bench/results
 	$(PUBLIC) $(BENCH)/realtimeqa-2022 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
 	$(PUBLIC) $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)

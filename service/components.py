@@ -9,6 +9,7 @@ missing extra stops the start with a clear error.
 
 import logging
 import threading
+from pathlib import Path
 
 import torch
 
@@ -22,9 +23,40 @@ from service.answering.chat import ChatBackend, open_backend
 from service.answering.extractive import ExtractiveBackend
 from service.answering.generative import GenerativeBackend
 from service.answering.prompts import Prompts, load_prompts
+from service.answering.reader import META_FILE, Reader, ReaderMissing
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+_readers_lock = threading.Lock()
+_readers: dict[tuple[Path, float], Reader] = {}
+
+
+def reader_missing(settings: Settings) -> str | None:
+    """Why the configured answerer cannot start for want of a trained reader, if it cannot."""
+    if settings.reader != "model" or settings.answer_backend != "extractive":
+        return None
+    if (settings.reader_path / META_FILE).exists():
+        return None
+    return (
+        f"no trained reader at {settings.reader_path}: run `make train-reader` (a few "
+        "minutes), or set RAG_READER=rules to answer with the hand-written rules"
+    )
+
+
+def load_reader(settings: Settings) -> Reader:
+    """The trained reader, loaded once per process (and again when retrained); a clear error
+    when it has not been trained here yet."""
+    path = settings.reader_path.resolve()
+    meta = path / META_FILE
+    if not meta.exists():
+        raise ReaderMissing(reader_missing(settings) or f"no trained reader at {path}")
+    key = (path, meta.stat().st_mtime)
+    with _readers_lock:
+        if key not in _readers:
+            _readers[key] = Reader(path)
+        return _readers[key]
 
 
 class Components:
@@ -40,6 +72,9 @@ class Components:
             torch.set_num_threads(settings.torch_threads)
         self.embedder = embedder or Embedder(settings.device, settings.embed_batch)
         self.chat = chat or (open_backend(settings) if generative else None)
+        self.reader = (
+            load_reader(settings) if settings.reader == "model" and not generative else None
+        )
         self._store: Store | None = None
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
@@ -78,11 +113,14 @@ class Components:
             return GenerativeBackend(
                 self.retriever(), self.embedder, self.settings, self.chat.model, self.prompts
             )
+        reader = self.reader
         return ExtractiveBackend(
             self.retriever(),
             self.embedder,
             self.settings.min_support,
             self.settings.max_answer_sentences,
+            self.settings.reader_threshold if reader else self.settings.answer_threshold,
+            reader,
             self.settings.answer_threshold,
         )
 

@@ -26,6 +26,7 @@ from index.repair import heal, heal_embedded
 from index.settings import settings_problem
 from index.store import open_store
 from service.api.server import serve
+from service.components import reader_missing
 from service.settings import Settings
 
 log = logging.getLogger("service.run")
@@ -40,6 +41,9 @@ def main() -> None:
         settings = Settings()
     except ValidationError as exc:
         sys.exit(f"error: {settings_problem(exc)}")
+    missing = reader_missing(settings)
+    if missing:
+        sys.exit(f"error: {missing}")
     embedder = Embedder(settings.device, settings.embed_batch)
     with shared_store(settings, workers, embedder) as settings:
         heal_embedded(settings, embedder)

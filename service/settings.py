@@ -26,8 +26,28 @@ class Settings(IndexSettings):
         0.1,
         ge=0.0,
         le=1.0,
-        description="Lowest support (0-1) of the best sentence for the extractive answerer to "
-        "answer rather than say the articles don't (calibrated by `make eval --sweep`).",
+        description="With `RAG_READER=rules`: lowest support (0-1) of the best sentence for the "
+        "extractive answerer to answer rather than say the articles don't (calibrated by `make "
+        "eval --sweep`).",
+    )
+    reader: Literal["model", "rules"] = Field(
+        "model",
+        description="What decides the extractive answer's sentences and refusals: `model`, the "
+        "hand-written support score and gates joined by the reader trained by `make "
+        "train-reader` (README), or `rules` alone (then `RAG_ANSWER_THRESHOLD` applies).",
+    )
+    reader_path: Path = Field(
+        Path("models/reader"),
+        description="Folder of the trained reader (`make train-reader`), relative to "
+        "the folder the service starts in.",
+    )
+    reader_threshold: float = Field(
+        0.21,
+        ge=0.0,
+        le=1.0,
+        description="With the reader: lowest support (0-1) of the best sentence, the geometric "
+        "mean of the rules' support and the reader's probability, for the extractive answerer "
+        "to answer rather than say the articles don't (calibrated by `make eval --sweep`).",
     )
     max_answer_sentences: int = Field(
         3, ge=1, le=3, description="Sentences in an extractive answer."

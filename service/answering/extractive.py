@@ -5,12 +5,15 @@ overlap of the sentence and of its neighbours, the kind of answer asked for, and
 question's focus). The best sentence answers; the runner-up joins it when it scores nearly
 as well, and the sentence before joins when the answer leans on it ("her aircraft"). When
 even the best sentence scores below `answer_threshold` (calibrated by `make eval`), the
-service says the articles do not answer rather than guessing. No language model is needed.
+service says the articles do not answer rather than guessing. With the reader (a small model
+trained here, `service.answering.reader`), each sentence the rules did not rule out is also
+read and its support becomes the geometric mean of the two. No language model is needed.
 
 `score` is the plainer similarity-plus-overlap measure the generated-answer verifier uses
 to check a written sentence against a passage.
 """
 
+import math
 import re
 from collections.abc import Iterator
 
@@ -25,6 +28,7 @@ from service.answering.candidates import Candidate, candidates
 from service.answering.deadline import check
 from service.answering.events import Delta, Event, Finished, Retrieved, Sampling, finish
 from service.answering.followup import standalone
+from service.answering.reader import Reader
 from service.answering.support import Evidence, SupportScorer
 from service.metrics import ANSWER_SECONDS, RETRIEVAL_SECONDS, answered
 
@@ -58,6 +62,8 @@ class ExtractiveBackend:
         min_support: float,
         max_sentences: int,
         answer_threshold: float = 0.1,
+        reader: Reader | None = None,
+        rules_threshold: float = 0.1,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
@@ -68,6 +74,9 @@ class ExtractiveBackend:
         # are kept here for the model backends and change nothing for this one.
         self.sampling = Sampling()
         self.support = SupportScorer(embedder)
+        self.reader = reader
+        # With a reader, `answer_threshold` is the reader's; this one is the rules' own.
+        self.rules_threshold = rules_threshold
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
         """The question with the conversation's names added when it leans on them."""
@@ -103,14 +112,34 @@ class ExtractiveBackend:
         found = candidates(hits)
         # A follow-up is searched with the names it leans on, but a sentence answers it when
         # it answers what was typed: the added names would otherwise outweigh its own words.
-        scores = self.scores(question, found)
+        # The reader was trained on questions that stand alone: a follow-up, searched with
+        # the names it leans on added as a list, is answered by the rules alone (README).
+        reader = self.reader if standalone == question else None
+        scores = self.judge(question, found, reader)
+        threshold = self.answer_threshold if reader or not self.reader else self.rules_threshold
         ranked = sorted(zip(scores, found, strict=True), key=lambda p: -p[0])
-        if not ranked or ranked[0][0] < self.answer_threshold:
+        if not ranked or ranked[0][0] < threshold:
             return self.refusal(question, standalone, ranked[0][1] if ranked else None)
         chosen = self.pick(ranked, {(c.hit.article_id, c.start): sc for sc, c in ranked})
         cited = [_cite(i, c, s) for i, (s, c) in enumerate(chosen, start=1)]
         text = " ".join(f"{as_answer_text(c.quote)} [{c.n}]" for c in cited)
         return Answer(question, standalone, text, True, None, "extractive", cited)
+
+    def judge(self, question: str, found: list[Candidate], reader: Reader | None) -> list[float]:
+        """Support of each candidate. The rules of `scores` give each candidate a support;
+        with a reader, every candidate they did not rule out is also read by it, and its
+        support becomes the geometric mean of the two (README: measured against either
+        alone)."""
+        support = self.scores(question, found)
+        if reader is None:
+            return support
+        chosen = [i for i, s in enumerate(support) if s > 0]
+        readings = reader.read(
+            question, [(found[i].quote, found[i].before, found[i].after) for i in chosen]
+        )
+        for i, reading in zip(chosen, readings, strict=True):
+            support[i] = math.sqrt(support[i] * reading.probability)
+        return support
 
     def scores(self, question: str, found: list[Candidate]) -> list[float]:
         """Support of each candidate: the `SHORTLIST` best by the vectors stored at index time

@@ -1,7 +1,7 @@
 """`python -m service.measure.bench [PART ...]`: run benchmark parts, print and save them.
 
 indexing  ours against the textbook pipeline on RealTime QA's 891 articles (keeps the index)
-search    /api/search and /api/ask p50 against the floor, on that index
+search    /api/search and /api/ask p50 against the floor, on that index; ask without the reader
 load      16 clients at once against WORKERS=2, beside one client asking serially
 bulk      POST /api/articles/bulk against `python -m index` on the same articles
 all       the four, in that order (the default)

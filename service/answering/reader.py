@@ -1,0 +1,203 @@
+"""The reader: a small model trained here that reads a question beside one candidate sentence
+(with the sentences around it) and says how likely that sentence answers it, and which of its
+words are the answer.
+
+It is all-MiniLM-L6-v2 (the embedding model the index already uses) fine-tuned as a
+cross-encoder by `make train-reader` (`service.measure.train_reader`) on SQuAD v1.1 dev
+articles no measured question comes from, with one linear layer on top: the first token's
+row gives the answer logit, every token's row a start and an end logit for the short answer.
+One pass of the model gives both. The weights are not committed (about 90 MB): setup trains
+them with a fixed seed into `RAG_READER_PATH`.
+"""
+
+import json
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from numpy.typing import NDArray
+from torch import nn
+
+# The model reads at most this many word pieces of a pair; a question and a sentence with its
+# neighbours rarely need more (the sentence comes first, so only the neighbours are cut).
+MAX_LENGTH = 160
+# A short answer longer than this many word pieces is not a short answer.
+MAX_SPAN_PIECES = 24
+WEIGHTS_FILE = "head.pt"
+META_FILE = "reader.json"
+# Bumped whenever the input format or the head changes: older weights are then refused.
+FORMAT = 2
+
+
+class ReaderMissing(RuntimeError):
+    """The reader has not been trained on this machine."""
+
+
+class Head(nn.Module):
+    """The learned layer on the encoder: the answer logit starts as the similarity of the
+    question's and the sentence's mean word-piece vectors in the joint pass (which ranks a
+    paragraph's sentences nearly as well as the embedding model does, before any training),
+    plus a correction from the first token's row; start and end logits from every row."""
+
+    def __init__(self, hidden: int) -> None:
+        super().__init__()
+        self.linear = nn.Linear(hidden, 3)
+        nn.init.zeros_(self.linear.weight)
+        nn.init.zeros_(self.linear.bias)
+        self.scale = nn.Parameter(torch.tensor(10.0))
+        self.centre = nn.Parameter(torch.tensor(0.5))
+
+
+class ReaderModel(nn.Module):
+    """The encoder with its head."""
+
+    def __init__(self, encoder: Any) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.head = Head(int(encoder.config.hidden_size))
+
+    def forward(
+        self, question: torch.Tensor, inside: torch.Tensor, **features: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Answer logits (batch), start and end logits (batch × pieces), from the pairs'
+        word pieces and the masks of the question's and of the candidate sentence's."""
+        hidden = self.encoder(**features).last_hidden_state
+        out = self.head.linear(hidden)
+        q = _mean(hidden, question)
+        s = _mean(hidden, inside)
+        similarity = nn.functional.cosine_similarity(q, s, dim=-1)
+        answer = self.head.scale * (similarity - self.head.centre) + out[:, 0, 0]
+        return answer, out[:, :, 1], out[:, :, 2]
+
+
+def _mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    weights = mask.to(hidden.dtype).unsqueeze(-1)
+    return (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+
+
+def pair_text(sentence: str, before: str = "", after: str = "") -> str:
+    """The second half of a pair: the candidate first, then its neighbours for context."""
+    around = " … ".join(p for p in (before, after) if p)
+    return f"{sentence} [SEP] {around}" if around else sentence
+
+
+def encode_pairs(tokenizer: Any, questions: Sequence[str], texts: Sequence[str]) -> Any:
+    """Word pieces of (question, text) pairs, padded, with their character offsets."""
+    return tokenizer(
+        list(questions),
+        list(texts),
+        truncation="only_second",
+        max_length=MAX_LENGTH,
+        padding=True,
+        return_offsets_mapping=True,
+        return_tensors="pt",
+    )
+
+
+def sentence_mask(features: Any, lengths: Sequence[int]) -> torch.Tensor:
+    """Which word pieces are inside each pair's candidate sentence (its first `length`
+    characters of the second text): the only places a short answer may start or end."""
+    sequence = torch.tensor(
+        [
+            [s if s is not None else -1 for s in features.sequence_ids(i)]
+            for i in range(len(lengths))
+        ]
+    )
+    ends: torch.Tensor = features["offset_mapping"][:, :, 1]
+    limit = torch.tensor(lengths).unsqueeze(1)
+    inside: torch.Tensor = (sequence == 1) & (ends <= limit) & (ends > 0)
+    return inside
+
+
+def question_mask(features: Any, count: int) -> torch.Tensor:
+    """Which word pieces are the question's (special tokens aside)."""
+    return torch.tensor(
+        [[s == 0 for s in features.sequence_ids(i)] for i in range(count)], dtype=torch.bool
+    )
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What the reader made of one candidate: the chance it answers, and the short answer's
+    characters inside the sentence (start, end), when it found one."""
+
+    probability: float
+    short: tuple[int, int] | None
+    # How sure the reader is of the short answer: the product of its start's and its end's
+    # probability among the sentence's word pieces.
+    confidence: float = 0.0
+
+
+class Reader:
+    """The trained reader, loaded once and shared by every request."""
+
+    def __init__(self, path: Path, batch_size: int = 16) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        from transformers import AutoModel, AutoTokenizer
+
+        meta = json.loads((path / META_FILE).read_text())
+        if meta.get("format") != FORMAT:
+            raise ValueError(
+                f"the reader at {path} was trained for another input format "
+                f"({meta.get('format')}, this code reads {FORMAT}): run `make train-reader`"
+            )
+        self.meta = meta
+        self.path = path
+        self.batch_size = batch_size
+        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        encoder = AutoModel.from_pretrained(str(path), local_files_only=True)
+        self.model = ReaderModel(encoder)
+        self.model.head.load_state_dict(torch.load(path / WEIGHTS_FILE, weights_only=True))
+        self.model.eval()
+        self._lock = threading.Lock()
+
+    def read(self, question: str, candidates: Sequence[tuple[str, str, str]]) -> list[Reading]:
+        """One reading per (sentence, before, after)."""
+        readings: list[Reading] = []
+        for at in range(0, len(candidates), self.batch_size):
+            batch = candidates[at : at + self.batch_size]
+            texts = [pair_text(s, b, a) for s, b, a in batch]
+            features = encode_pairs(self.tokenizer, [question] * len(batch), texts)
+            inside = sentence_mask(features, [len(s) for s, _, _ in batch])
+            offsets = features.pop("offset_mapping")
+            question_pieces = question_mask(features, len(batch))
+            with self._lock, torch.inference_mode():
+                answer, start, end = self.model(question_pieces, inside, **features)
+            for i in range(len(batch)):
+                found = best_span(start[i], end[i], inside[i])
+                chars, confidence = None, 0.0
+                if found is not None:
+                    (first, last), confidence = found
+                    chars = (int(offsets[i, first, 0]), int(offsets[i, last, 1]))
+                readings.append(Reading(float(torch.sigmoid(answer[i])), chars, confidence))
+        return readings
+
+
+def best_span(
+    start: torch.Tensor, end: torch.Tensor, inside: torch.Tensor
+) -> tuple[tuple[int, int], float] | None:
+    """The word pieces (first, last) of the likeliest short answer inside the sentence, and
+    its confidence."""
+    allowed = inside.numpy()
+    if not allowed.any():
+        return None
+    s = _log_softmax(np.where(allowed, start.numpy().astype(np.float64), -np.inf))
+    e = _log_softmax(np.where(allowed, end.numpy().astype(np.float64), -np.inf))
+    scores = s[:, None] + e[None, :]
+    n = len(s)
+    rows, cols = np.indices((n, n))
+    scores[(cols < rows) | (cols - rows >= MAX_SPAN_PIECES)] = -np.inf
+    first, last = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    return (int(first), int(last)), float(np.exp(scores[first, last]))
+
+
+def _log_softmax(logits: NDArray[np.float64]) -> NDArray[np.float64]:
+    top = float(np.max(logits))
+    shifted: NDArray[np.float64] = logits - top
+    return shifted - float(np.log(np.sum(np.exp(shifted))))

