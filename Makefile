@@ -24,7 +24,7 @@ $(VENV)/.installed: pyproject.toml
 setup: $(VENV)/.installed
 
 # The reader (service/answering/reader.py) is trained here, on SQuAD v1.1 dev from
-# ../shared/bench, with a fixed seed: about 6 minutes on two cores, once per machine.
+# ../shared/bench, with a fixed seed: about 6½ minutes on two cores, once per machine.
 BENCH ?= ../shared/bench
 READER := models/reader/reader.json
 $(READER): | $(VENV)/.installed

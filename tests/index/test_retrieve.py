@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import index.rank
 from index.build import sync
 from index.catalog import Catalog
 from index.chroma import Hit, day_number
@@ -401,3 +402,39 @@ def test_retriever_recency_prefers_the_later_copy_as_of_its_day(
     )
     assert _articles(plain.search(question, 2))[0] == "wire-a"
     assert _articles(recent.search(question, 2, until=date(2022, 6, 11)))[0] == "wire-b"
+
+
+def test_word_pieces_are_read_only_for_the_leading_chunks(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(index.rank, "LATE_DEPTH", 1)
+    read: list[str] = []
+    real = embedder.encode_with_tokens
+
+    def counted(texts: list[str]) -> tuple[np.ndarray, list[Tokens]]:
+        read.extend(texts)
+        return real(texts)
+
+    monkeypatch.setattr(embedder, "encode_with_tokens", counted)
+    lead = Hit(
+        "a:0", "a", "Harbour", "a.txt", "The lighthouse keeper is Maria Santos.", 0, 10, 0, 0.9
+    )
+    behind = Hit(
+        "b:0",
+        "b",
+        "Harbour",
+        "b.txt",
+        "The new lighthouse keeper was named on Monday.",
+        0,
+        10,
+        0,
+        0.2,
+    )
+    question = "Who is the new lighthouse keeper?"
+    ranked = sentence_rerank(
+        question, [behind, lead], embedder, depth=2, weight=0.5, late_weight=2.0
+    )
+    # Only the leading chunk's sentences went through the model word piece by word piece, and
+    # the chunk behind it, which gets no word-piece score, stays behind.
+    assert read == [question, lead.text]
+    assert [h.chunk_id for h in ranked] == ["a:0", "b:0"]
