@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from index.settings import settings_problem
 from service.api.server import serve
+from service.components import reader_missing
 from service.settings import Settings
 
 
@@ -17,6 +18,9 @@ def main() -> None:
         settings = Settings()
     except ValidationError as exc:
         sys.exit(f"error: {settings_problem(exc)}")
+    missing = reader_missing(settings)
+    if missing:
+        sys.exit(f"error: {missing}")
     serve(
         settings,
         host=os.environ.get("HOST", "127.0.0.1"),

@@ -26,9 +26,9 @@ class Settings(IndexSettings):
         0.1,
         ge=0.0,
         le=1.0,
-        description="With `RAG_READER=rules`: lowest support (0-1) of the best sentence for the "
-        "extractive answerer to answer rather than say the articles don't (calibrated by `make "
-        "eval --sweep`).",
+        description="With `RAG_READER=rules` (and for follow-ups, which the rules answer alone): "
+        "lowest support (0-1) of the best sentence for the extractive answerer to answer rather "
+        "than say the articles don't (calibrated by `make eval --sweep`).",
     )
     reader: Literal["model", "rules"] = Field(
         "model",

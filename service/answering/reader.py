@@ -4,10 +4,13 @@ words are the answer.
 
 It is all-MiniLM-L6-v2 (the embedding model the index already uses) fine-tuned as a
 cross-encoder by `make train-reader` (`service.measure.train_reader`) on SQuAD v1.1 dev
-articles no measured question comes from, with one linear layer on top: the first token's
-row gives the answer logit, every token's row a start and an end logit for the short answer.
-One pass of the model gives both. The weights are not committed (about 90 MB): setup trains
-them with a fixed seed into `RAG_READER_PATH`.
+articles no measured question comes from, with a small head (`Head`): the answer logit is the
+similarity of the question's and the sentence's mean word-piece vectors inside the joint
+pass, scaled, plus a correction from the first token's row; every token's row gives a start
+and an end logit for the short answer. One pass of the model gives both. The answerer uses
+the probability; the short answer is measured (`make train-reader`) but not shown, as it does
+not measure well enough yet (README). The weights are not committed (about 90 MB): setup
+trains them with a fixed seed into `RAG_READER_PATH`.
 """
 
 import json

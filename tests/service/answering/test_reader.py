@@ -3,6 +3,9 @@ question beside candidate sentences, finds the short answer inside the right one
 answerer it refuses and answers where the hand-written rules went wrong."""
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -12,6 +15,7 @@ from service.answering.extractive import ExtractiveBackend
 from service.answering.reader import FORMAT, META_FILE, Reader
 from service.components import Components, load_reader, reader_missing
 from service.settings import Settings
+from tests.processes import free_port
 
 READER = Path("models/reader")
 
@@ -54,6 +58,13 @@ def test_service_refuses_to_start_without_a_trained_reader(tmp_path: Path) -> No
     problem = reader_missing(settings)
     assert problem is not None and "make train-reader" in problem
     assert reader_missing(Settings(reader_path=tmp_path, reader="rules")) is None
+    env = {**os.environ, "RAG_READER_PATH": str(tmp_path / "none"), "PORT": str(free_port())}
+    started = subprocess.run(
+        [sys.executable, "-m", "service"], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert started.returncode == 1
+    assert "error: no trained reader" in started.stderr and "RAG_READER=rules" in started.stderr
+    assert "Traceback" not in started.stderr
 
 
 @pytest.fixture(scope="module")
