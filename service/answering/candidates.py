@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from index.chroma import Hit
 from index.chunk import sentence_spans
 
-_MIN_SENTENCE_WORDS = 5
+MIN_SENTENCE_WORDS = 5
 # A section head ("GPS Jamming Allegations and Information Warfare") names a topic; it never
 # answers: short, and no sentence punctuation at its end.
 _HEADING_WORDS = 12
@@ -42,7 +42,7 @@ def candidates(hits: list[Hit]) -> list[Candidate]:
         texts = [hit.text[s.start - hit.start : s.end - hit.start] for s in spans]
         for i, (span, quote) in enumerate(zip(spans, texts, strict=True)):
             key = (hit.article_id, span.start)
-            if key in seen or len(quote.split()) < _MIN_SENTENCE_WORDS or _is_heading(quote):
+            if key in seen or len(quote.split()) < MIN_SENTENCE_WORDS or _is_heading(quote):
                 continue
             seen.add(key)
             before = texts[i - 1] if i > 0 else ""

@@ -116,7 +116,7 @@ class ExtractiveBackend:
         # the names it leans on added as a list, is answered by the rules alone (README).
         reader = self.reader if standalone == question else None
         scores = self.judge(question, found, reader)
-        threshold = self.answer_threshold if reader or not self.reader else self.rules_threshold
+        threshold = self.rules_threshold if self.reader and not reader else self.answer_threshold
         ranked = sorted(zip(scores, found, strict=True), key=lambda p: -p[0])
         if not ranked or ranked[0][0] < threshold:
             return self.refusal(question, standalone, ranked[0][1] if ranked else None)

@@ -126,11 +126,11 @@ def question_mask(features: Any, count: int) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class Reading:
-    """What the reader made of one candidate: the chance it answers, and the short answer's
-    characters inside the sentence (start, end), when it found one."""
+    """What the reader made of one candidate: the chance it answers, and (when asked for) the
+    short answer's characters inside the sentence (start, end)."""
 
     probability: float
-    short: tuple[int, int] | None
+    short: tuple[int, int] | None = None
     # How sure the reader is of the short answer: the product of its start's and its end's
     # probability among the sentence's word pieces.
     confidence: float = 0.0
@@ -150,8 +150,6 @@ class Reader:
                 f"the reader at {path} was trained for another input format "
                 f"({meta.get('format')}, this code reads {FORMAT}): run `make train-reader`"
             )
-        self.meta = meta
-        self.path = path
         self.batch_size = batch_size
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
         encoder = AutoModel.from_pretrained(str(path), local_files_only=True)
@@ -160,8 +158,11 @@ class Reader:
         self.model.eval()
         self._lock = threading.Lock()
 
-    def read(self, question: str, candidates: Sequence[tuple[str, str, str]]) -> list[Reading]:
-        """One reading per (sentence, before, after)."""
+    def read(
+        self, question: str, candidates: Sequence[tuple[str, str, str]], spans: bool = False
+    ) -> list[Reading]:
+        """One reading per (sentence, before, after); with `spans`, each with its short answer
+        (which the answerer does not use yet, so it is not worked out for every question)."""
         readings: list[Reading] = []
         for at in range(0, len(candidates), self.batch_size):
             batch = candidates[at : at + self.batch_size]
@@ -173,12 +174,13 @@ class Reader:
             with self._lock, torch.inference_mode():
                 answer, start, end = self.model(question_pieces, inside, **features)
             for i in range(len(batch)):
-                found = best_span(start[i], end[i], inside[i])
+                probability = float(torch.sigmoid(answer[i]))
+                found = best_span(start[i], end[i], inside[i]) if spans else None
                 chars, confidence = None, 0.0
                 if found is not None:
                     (first, last), confidence = found
                     chars = (int(offsets[i, first, 0]), int(offsets[i, last, 1]))
-                readings.append(Reading(float(torch.sigmoid(answer[i])), chars, confidence))
+                readings.append(Reading(probability, chars, confidence))
         return readings
 
 

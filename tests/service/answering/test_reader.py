@@ -45,7 +45,9 @@ def test_reader_tells_the_answering_sentence_and_finds_its_short_answer(reader: 
     )
     other = "The exclave has a population of about one million people, most of them Russian."
     near = "The Baltic Fleet held exercises in the region last summer, officials said."
-    readings = reader.read(question, [(other, "", ""), (answering, "", ""), (near, "", "")])
+    readings = reader.read(
+        question, [(other, "", ""), (answering, "", ""), (near, "", "")], spans=True
+    )
     assert all(0.0 <= r.probability <= 1.0 for r in readings)
     assert readings[1].probability > max(readings[0].probability, readings[2].probability)
     span = readings[1].short
