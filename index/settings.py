@@ -34,20 +34,30 @@ class Settings(BaseSettings):
     chunk_tokens: int = Field(160, ge=32, le=2000, description="Target chunk size in tokens.")
     chunk_overlap: int = Field(40, ge=0, le=500, description="Tokens of overlap between chunks.")
     embed_batch: int = Field(
-        16,
+        8,
         ge=1,
         le=4096,
-        description="Texts embedded per model call (16 was faster than 32 or 64 on 2 cores).",
+        description="Texts embedded per model call (in ONNX Runtime on 2 cores, 8 and 4 were "
+        "faster than 16; in torch, 8 and 16 than 32 or 64).",
     )
-    device: str = Field("cpu", description="Torch device for the embedding model.")
+    device: str = Field(
+        "cpu",
+        description="Torch device for the embedding model; on `cpu` it runs in ONNX Runtime "
+        "when it has been exported (encoder_path).",
+    )
+    encoder_path: Path = Field(
+        Path("models/encoder"),
+        description="The embedding model exported for ONNX Runtime by `make setup` (the same "
+        "vectors as torch, faster); without it the model runs in torch.",
+    )
     torch_threads: int = Field(
         0,
         ge=0,
         le=256,
-        description="Threads the embedding model computes with in each service process (0: "
-        "torch's default, every core). One per worker with WORKERS=2 on two cores answered 16 "
-        "clients slower (1.77 answers/s against 1.99) and one client 24% slower, so it is not "
-        "the default.",
+        description="Threads the embedding model and the reader compute with in each service "
+        "process (0: the runtime's default, every core). One per worker with WORKERS=2 on two "
+        "cores answered 16 clients slower (1.77 answers/s against 1.99) and one client 24% "
+        "slower, so it is not the default (measured with torch).",
     )
     progress: bool = Field(True, description="Show a progress bar while indexing.")
     retrieval: Literal["hybrid", "dense", "keyword"] = Field(

@@ -55,7 +55,7 @@ def load_reader(settings: Settings) -> Reader:
     key = (path, meta.stat().st_mtime)
     with _readers_lock:
         if key not in _readers:
-            _readers[key] = Reader(path)
+            _readers[key] = Reader(path, threads=settings.torch_threads)
         return _readers[key]
 
 
@@ -70,7 +70,9 @@ class Components:
         self.prompts: Prompts | None = load_prompts() if generative else None
         if settings.torch_threads:
             torch.set_num_threads(settings.torch_threads)
-        self.embedder = embedder or Embedder(settings.device, settings.embed_batch)
+        self.embedder = embedder or Embedder(
+            settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
+        )
         self.chat = chat or (open_backend(settings) if generative else None)
         self.reader = (
             load_reader(settings) if settings.reader == "model" and not generative else None

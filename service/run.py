@@ -44,7 +44,9 @@ def main() -> None:
     missing = reader_missing(settings)
     if missing:
         sys.exit(f"error: {missing}")
-    embedder = Embedder(settings.device, settings.embed_batch)
+    embedder = Embedder(
+        settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
+    )
     with shared_store(settings, workers, embedder) as settings:
         heal_embedded(settings, embedder)
         report = sync(settings, open_store(settings), embedder)

@@ -26,6 +26,8 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from index.encoder import OnnxEncoder, usable
+
 # The model reads at most this many word pieces of a pair; a question and a sentence with its
 # neighbours rarely need more (the sentence comes first, so only the neighbours are cut).
 MAX_LENGTH = 160
@@ -33,6 +35,8 @@ MAX_LENGTH = 160
 MAX_SPAN_PIECES = 24
 WEIGHTS_FILE = "head.pt"
 META_FILE = "reader.json"
+# The encoder's ONNX export, inside the reader's folder (written by `make train-reader`).
+ONNX_FOLDER = "onnx"
 # Bumped whenever the input format or the head changes: older weights are then refused.
 FORMAT = 2
 
@@ -55,6 +59,18 @@ class Head(nn.Module):
         self.scale = nn.Parameter(torch.tensor(10.0))
         self.centre = nn.Parameter(torch.tensor(0.5))
 
+    def logits(
+        self, hidden: torch.Tensor, question: torch.Tensor, inside: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Answer logits (batch), start and end logits (batch × pieces), from the encoder's
+        last layer and the masks of the question's and of the candidate sentence's pieces."""
+        out = self.linear(hidden)
+        similarity = nn.functional.cosine_similarity(
+            _mean(hidden, question), _mean(hidden, inside), dim=-1
+        )
+        answer = self.scale * (similarity - self.centre) + out[:, 0, 0]
+        return answer, out[:, :, 1], out[:, :, 2]
+
 
 class ReaderModel(nn.Module):
     """The encoder with its head."""
@@ -69,13 +85,7 @@ class ReaderModel(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Answer logits (batch), start and end logits (batch × pieces), from the pairs'
         word pieces and the masks of the question's and of the candidate sentence's."""
-        hidden = self.encoder(**features).last_hidden_state
-        out = self.head.linear(hidden)
-        q = _mean(hidden, question)
-        s = _mean(hidden, inside)
-        similarity = nn.functional.cosine_similarity(q, s, dim=-1)
-        answer = self.head.scale * (similarity - self.head.centre) + out[:, 0, 0]
-        return answer, out[:, :, 1], out[:, :, 2]
+        return self.head.logits(self.encoder(**features).last_hidden_state, question, inside)
 
 
 def _mean(hidden: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -139,7 +149,9 @@ class Reading:
 class Reader:
     """The trained reader, loaded once and shared by every request."""
 
-    def __init__(self, path: Path, batch_size: int = 16) -> None:
+    def __init__(
+        self, path: Path, batch_size: int = 16, threads: int = 0, onnx: bool = True
+    ) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from transformers import AutoModel, AutoTokenizer
@@ -152,10 +164,18 @@ class Reader:
             )
         self.batch_size = batch_size
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
-        encoder = AutoModel.from_pretrained(str(path), local_files_only=True)
-        self.model = ReaderModel(encoder)
-        self.model.head.load_state_dict(torch.load(path / WEIGHTS_FILE, weights_only=True))
-        self.model.eval()
+        self.head = Head(int(json.loads((path / "config.json").read_text())["hidden_size"]))
+        self.head.load_state_dict(torch.load(path / WEIGHTS_FILE, weights_only=True))
+        self.head.eval()
+        # The encoder exported to ONNX at training (`index.encoder`): the same logits, faster;
+        # the torch weights only when there is no export.
+        self.runtime = "onnx" if onnx and usable(path / ONNX_FOLDER) else "torch"
+        self._onnx = OnnxEncoder(path / ONNX_FOLDER, threads) if self.runtime == "onnx" else None
+        self._encoder = (
+            None
+            if self._onnx
+            else AutoModel.from_pretrained(str(path), local_files_only=True).eval()
+        )
         self._lock = threading.Lock()
 
     def read(
@@ -171,8 +191,10 @@ class Reader:
             inside = sentence_mask(features, [len(s) for s, _, _ in batch])
             offsets = features.pop("offset_mapping")
             question_pieces = question_mask(features, len(batch))
-            with self._lock, torch.inference_mode():
-                answer, start, end = self.model(question_pieces, inside, **features)
+            with torch.inference_mode():
+                answer, start, end = self.head.logits(
+                    self._hidden(features), question_pieces, inside
+                )
             for i in range(len(batch)):
                 probability = float(torch.sigmoid(answer[i]))
                 found = best_span(start[i], end[i], inside[i]) if spans else None
@@ -182,6 +204,14 @@ class Reader:
                     chars = (int(offsets[i, first, 0]), int(offsets[i, last, 1]))
                 readings.append(Reading(probability, chars, confidence))
         return readings
+
+    def _hidden(self, features: Any) -> torch.Tensor:
+        if self._onnx is not None:
+            return torch.from_numpy(self._onnx.hidden({k: v.numpy() for k, v in features.items()}))
+        assert self._encoder is not None
+        with self._lock:
+            hidden: torch.Tensor = self._encoder(**features).last_hidden_state
+        return hidden
 
 
 def best_span(

@@ -65,7 +65,9 @@ def seeded() -> Iterator[Components]:
     """The service's components over the seeds, indexed into a throwaway folder."""
     with tempfile.TemporaryDirectory(prefix="newsrag-eval-") as tmp:
         settings = Settings(data_dir=Path(tmp), progress=False)
-        embedder = Embedder(settings.device, settings.embed_batch)
+        embedder = Embedder(
+            settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
+        )
         sync(settings, open_store(settings), embedder)
         yield Components(settings, embedder)
 

@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     rows: dict[str, list[Timing]] = {}
     with tempfile.TemporaryDirectory(prefix="newsrag-bench-") as tmp:
         base = Settings(data_dir=Path(tmp), progress=False, log_level="WARNING")
-        embedder = Embedder(base.device, base.embed_batch)
+        embedder = Embedder(base.device, base.embed_batch, base.encoder_path, base.torch_threads)
         sync(base, open_store(base), embedder)
         for name, overrides in backends():
             settings = Settings(**{**base.model_dump(), **overrides})

@@ -104,7 +104,9 @@ def run(
     with _workdir(args.index_dir) as work:
         settings = _settings(args, work, bench)
         files = write_seeds(bench.docs, settings.seeds_dir) if bench.docs is not None else {}
-        embedder = embedder or Embedder(settings.device, settings.embed_batch)
+        embedder = embedder or Embedder(
+            settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
+        )
         app = create_app(settings, embedder)
         with NewsRAG.in_process(app) as client:
             started = time.perf_counter()

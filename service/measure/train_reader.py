@@ -35,12 +35,14 @@ import numpy as np
 import torch
 
 from index.chunk import sentence_spans
+from index.encoder import export
 from index.logs import configure
 from index.terms import terms
 from service.answering.candidates import MIN_SENTENCE_WORDS
 from service.answering.reader import (
     FORMAT,
     META_FILE,
+    ONNX_FOLDER,
     WEIGHTS_FILE,
     Reader,
     ReaderModel,
@@ -380,6 +382,8 @@ def main(argv: list[str] | None = None) -> int:
     model.encoder.save_pretrained(str(args.out))
     tokenizer.save_pretrained(str(args.out))
     torch.save(model.head.state_dict(), args.out / WEIGHTS_FILE)
+    # The encoder for ONNX Runtime, which answers with it (checked against torch at export).
+    exported = export(args.out, args.out / ONNX_FOLDER)
     meta: dict[str, Any] = {
         "format": FORMAT,
         "seed": SEED,
@@ -393,6 +397,7 @@ def main(argv: list[str] | None = None) -> int:
         "batch": args.batch,
         "frozen_layers": args.freeze,
         "train_seconds": round(trained),
+        "onnx_max_difference": exported,
     }
     (args.out / META_FILE).write_text(json.dumps(meta, indent=1))
     reader = Reader(args.out)

@@ -55,6 +55,23 @@ def test_reader_tells_the_answering_sentence_and_finds_its_short_answer(reader: 
     assert "Baltiysk" in answering[span[0] : span[1]]
 
 
+def test_reader_reads_in_onnx_runtime_as_it_would_in_torch(reader: Reader) -> None:
+    assert reader.runtime == "onnx"  # exported by `make train-reader`
+    in_torch = Reader(READER, onnx=False)
+    assert in_torch.runtime == "torch"
+    question = "Who commands the Baltic Fleet?"
+    candidates = [
+        ("Admiral Vladimir Vorobyov was named commander of the Baltic Fleet in 2024.", "", ""),
+        ("The fleet is based in Baltiysk.", "It has ice-free ports.", "Exercises began."),
+        ("Tea was served.", "", ""),
+    ]
+    got = reader.read(question, candidates, spans=True)
+    expected = in_torch.read(question, candidates, spans=True)
+    for a, b in zip(got, expected, strict=True):
+        assert a.probability == pytest.approx(b.probability, abs=1e-4)
+        assert a.short == b.short
+
+
 def test_service_refuses_to_start_without_a_trained_reader(tmp_path: Path) -> None:
     settings = Settings(reader_path=tmp_path / "none")
     problem = reader_missing(settings)
