@@ -40,7 +40,7 @@ def test_the_service_embeds_with_the_export_and_gets_torchs_vectors(
     for got, want in zip(sentences, expected_sentences, strict=True):
         assert got.shape == want.shape
         assert np.allclose(got, want, atol=1e-5)
-    _, tokens = Embedder().encode_with_tokens(TEXTS)
+    _, tokens = embedder.encode_with_tokens(TEXTS)
     _, expected_tokens = in_torch.encode_with_tokens(TEXTS)
     for got_tokens, want_tokens in zip(tokens, expected_tokens, strict=True):
         assert got_tokens.ids.tolist() == want_tokens.ids.tolist()
