@@ -22,9 +22,9 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 # The embedding model exported for ONNX Runtime (index/encoder.py): the same vectors as
-# torch, faster; about 20 seconds, once per machine.
+# torch, faster; about 20 seconds, once per machine and again when the exporter changes.
 ENCODER := models/encoder/encoder.json
-$(ENCODER): | $(VENV)/.installed
+$(ENCODER): index/encoder.py | $(VENV)/.installed
 	$(BIN)/python -m index.encoder --out models/encoder
 
 setup: $(VENV)/.installed $(ENCODER)
@@ -83,7 +83,7 @@ chromium:
 	  fi; \
 	fi
 
-setup-test: setup-local chromium
+setup-test: setup setup-local chromium
 
 test: setup-test $(READER)
 	$(BIN)/python -m pytest
@@ -117,7 +117,7 @@ $(VENV)/.installed-bench: $(VENV)/.installed-local
 # Speed and memory, each beside its baseline in the same run (see README); slow: about an
 # hour on two cores. PARTS="search load" for some; results in bench/results/.
 PARTS ?= all
-bench: $(VENV)/.installed-bench $(READER)
+bench: $(VENV)/.installed-bench $(ENCODER) $(READER)
 	$(BIN)/python -m service.measure.bench $(PARTS)
 	$(BIN)/python -m service.measure.latency
 
@@ -128,7 +128,7 @@ bench: $(VENV)/.installed-bench $(READER)
 load: setup
 	$(BIN)/python -m service.measure.bench.stress
 
-bench-scale: $(VENV)/.installed-bench
+bench-scale: $(VENV)/.installed-bench $(ENCODER)
 	$(BIN)/python -m service.measure.bench scale
 
 # Retrieval and answers on the public question sets in ../shared/bench, each corpus indexed

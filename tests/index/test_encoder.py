@@ -4,6 +4,8 @@ one the model runs in torch."""
 
 import json
 import logging
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ import pytest
 from index import encoder
 from index.chunk import sentence_spans
 from index.embed import ENCODER_PATH, Embedder
+from tests.conftest import ROOT
 
 TEXTS = [
     "Who won?",
@@ -99,3 +102,23 @@ def test_export_command_writes_an_export_the_embedder_uses(tmp_path: Path) -> No
     assert meta["format"] == encoder.FORMAT
     assert meta["max_difference"] < encoder.TOLERANCE
     assert Embedder(encoder=out).runtime == "onnx"
+
+
+@pytest.mark.parametrize("target", ["run", "test", "lint", "eval", "bench", "bench-scale"])
+def test_every_entry_command_exports_the_model_on_a_fresh_clone(
+    tmp_path: Path, target: str
+) -> None:
+    """`make test` alone on a fresh clone once skipped the export (only `setup` asked for it,
+    and `make test` reached the venv another way): each entry point must ask for it."""
+    for name in ("Makefile", "pyproject.toml", "index/encoder.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    plan = subprocess.run(
+        ["make", "--dry-run", "--no-print-directory", target],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    ).stdout
+    assert "-m index.encoder --out models/encoder" in plan
