@@ -6,6 +6,7 @@ runs the model in torch (`index.embed.Embedder`).
 """
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -13,6 +14,7 @@ import shutil
 import sys
 import tempfile
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,19 @@ class OnnxSentenceModel:
         return np.stack(rows) if rows else np.zeros((0, self.dimensions), dtype=np.float32)
 
 
+@contextlib.contextmanager
+def _quiet(*loggers: str) -> Iterator[None]:
+    """Only the errors of these loggers while inside."""
+    saved = [(logging.getLogger(n), logging.getLogger(n).level) for n in loggers]
+    for logger, _ in saved:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
 def export(source: Path, folder: Path) -> float:
     """Export the transformer under `source` into `folder` (replaced whole, so a stopped
     export leaves nothing half written), check it against torch on a few texts, and return
@@ -172,8 +187,9 @@ def export(source: Path, folder: Path) -> float:
     work = Path(tempfile.mkdtemp(prefix=".encoder-", dir=folder.parent))
     try:
         dynamic = {0: torch.export.Dim.DYNAMIC, 1: torch.export.Dim.DYNAMIC}
-        with warnings.catch_warnings():
-            # The exporter's notes on its own internals; the export is checked below.
+        with warnings.catch_warnings(), _quiet("onnx_ir", "onnxscript", "torch.onnx"):
+            # The exporter's notes on its own internals (over a hundred log lines when the
+            # caller logs at INFO); the export is checked below.
             warnings.simplefilter("ignore")
             torch.onnx.export(
                 LastLayer().eval(),
