@@ -100,7 +100,7 @@ eval: setup $(READER)
 fit-support: setup $(READER)
 	$(BIN)/python -m service.measure.fit_support tests/data/seed_questions.jsonl
 
-# The six held-out sets, written by people who had not seen the answerer's output (their
+# The eight held-out sets, written by people who had not seen the answerer's output (their
 # first runs, the blind ones, are in the README).
 eval-holdout: setup $(READER)
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout_questions.jsonl
@@ -109,6 +109,8 @@ eval-holdout: setup $(READER)
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout4_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout5_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout6_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout7_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/holdout8_questions.jsonl
 
 $(VENV)/.installed-bench: $(VENV)/.installed-local
 	$(BIN)/pip install --quiet -e '.[dev,local,bench]'

