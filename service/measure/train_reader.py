@@ -199,11 +199,11 @@ def _batch_targets(
 def batches_of(
     groups: list[list[Pair]], size: int, rng: random.Random, bucket: int
 ) -> list[list[Pair]]:
-    """The pairs in batches of `size`. Without `bucket`: the pairs shuffled. With it: each
-    question's pairs kept together (the listwise loss compares them), in batches of about
-    `size` pairs of about the same length (sorted within runs of `bucket` batches, then the
-    batches shuffled): a batch is padded to its longest pair, and random batches were a third
-    padding."""
+    """The pairs in batches of `size`. Without `bucket`: the pairs shuffled. With it: the
+    questions shuffled, each question's pairs kept together (the listwise loss compares them),
+    in batches of about `size` pairs of about the same length (sorted within runs of `bucket`
+    batches, then the batches shuffled): a batch is padded to its longest pair, and random
+    batches were a third padding."""
     if not bucket:
         pairs = [p for g in groups for p in g]
         rng.shuffle(pairs)
@@ -212,6 +212,8 @@ def batches_of(
     def length(group: list[Pair]) -> int:
         return max(len(p.question) + len(pair_text(p.sentence, p.before, p.after)) for p in group)
 
+    groups = list(groups)
+    rng.shuffle(groups)
     out: list[list[Pair]] = []
     per_run = max(1, size * bucket // max(1, max(len(g) for g in groups)))
     for at in range(0, len(groups), per_run):
@@ -249,7 +251,6 @@ def train(
     batches: list[list[Pair]],
     rate: float,
     listwise: float = 0.0,
-    span_weight: float = SPAN_WEIGHT,
 ) -> None:
     """One pass over the batches: answer BCE, plus `listwise` times each question's
     answering pair's cross-entropy among its pairs, plus short-answer start/end
@@ -289,7 +290,7 @@ def train(
             masked_end = end.masked_fill(~inside, -1e4)[has]
             span = torch.nn.functional.cross_entropy(masked_start, starts[has])
             span = span + torch.nn.functional.cross_entropy(masked_end, ends[has])
-            loss = loss + span_weight * span
+            loss = loss + SPAN_WEIGHT * span
         loss.backward()  # type: ignore[no-untyped-call]
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimizer.step()
@@ -395,7 +396,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--listwise", type=float, default=0.0, help="weight of the pick-one-of-the-group loss"
     )
-    parser.add_argument("--span-weight", type=float, default=SPAN_WEIGHT)
     parser.add_argument(
         "--bucket",
         type=int,
@@ -447,8 +447,6 @@ def main(argv: list[str] | None = None) -> int:
         for q in train_questions[: args.questions]
         if (g := pairs_of(q, paragraphs, by_title, rng, args.same, args.other))
     ]
-    if args.bucket:
-        rng.shuffle(groups)
     pairs = [p for g in groups for p in g]
     log.info("pairs", extra={"pairs": len(pairs), "answering": sum(p.answers for p in pairs)})
 
@@ -464,7 +462,6 @@ def main(argv: list[str] | None = None) -> int:
         batches_of(groups, args.batch, rng, args.bucket),
         args.rate,
         args.listwise,
-        args.span_weight,
     )
     trained = time.monotonic() - began
 
@@ -486,7 +483,6 @@ def main(argv: list[str] | None = None) -> int:
         "rate": args.rate,
         "negatives": {"same_paragraph": args.same, "other_paragraphs": args.other},
         "listwise": args.listwise,
-        "span_weight": args.span_weight,
         "bucket": args.bucket,
         "batch": args.batch,
         "frozen_layers": args.freeze,
