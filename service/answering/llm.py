@@ -38,7 +38,9 @@ def chat_model(
         model=model,
         base_url=base_url,
         api_key=api_key,
-        timeout=httpx.Timeout(timeout, connect=min(timeout, 5.0)),
+        # The timeout type of the HTTP library the installed openai builds on (httpx2 today,
+        # whose releases since 2.17 refuse an httpx.Timeout), never httpx's own.
+        timeout=openai.Timeout(timeout, connect=min(timeout, 5.0)),
         max_retries=retries,
         temperature=temperature,
         # langchain-openai sends only `max_completion_tokens`, which llama.cpp's and other

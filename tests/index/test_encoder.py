@@ -113,6 +113,7 @@ def test_every_entry_command_exports_the_model_on_a_fresh_clone(
     for name in ("Makefile", "pyproject.toml", "index/encoder.py"):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(ROOT / "requirements", tmp_path / "requirements")
     plan = subprocess.run(
         ["make", "--dry-run", "--no-print-directory", target],
         cwd=tmp_path,
