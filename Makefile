@@ -22,10 +22,10 @@ PYVER := $(shell $(PYTHON) -c 'import sys; print("%d%d" % sys.version_info[:2])'
 LOCK := requirements/py$(PYVER)
 INSTALL = $(BIN)/pip install --quiet --require-hashes --no-deps -r
 
-$(VENV)/.installed: $(LOCK)-server.txt pyproject.toml
+$(VENV)/.installed: $(LOCK)-server.txt pyproject.toml clients/python/pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(INSTALL) $(LOCK)-server.txt
-	$(BIN)/pip install --quiet --no-deps -e .
+	$(BIN)/pip install --quiet --no-deps -e . -e clients/python
 	touch $@
 
 $(VENV)/.installed-dev: $(VENV)/.installed $(LOCK)-dev.txt
@@ -104,8 +104,8 @@ test: setup-test $(READER)
 # A lock older than pyproject.toml's ranges fails here, naming the command to run.
 lint: $(VENV)/.installed-dev $(ENCODER)
 	$(BIN)/python requirements/lock.py check
-	$(BIN)/ruff check index service newsrag_client tests requirements
-	$(BIN)/ruff format --check index service newsrag_client tests requirements
+	$(BIN)/ruff check index service clients tests requirements
+	$(BIN)/ruff format --check index service clients tests requirements
 	$(BIN)/mypy
 
 eval: setup $(READER)
@@ -177,7 +177,7 @@ LATEST ?= /tmp/newsrag-latest
 test-latest: chromium $(ENCODER) $(READER)
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
-	$(LATEST)/bin/pip install --quiet -e '.[dev,local]'
+	$(LATEST)/bin/pip install --quiet -e '.[dev,local]' -e './clients/python[langchain]'
 	@echo "installed (pip freeze, newest allowed):"; $(LATEST)/bin/pip freeze --exclude-editable | sed 's/^/  /'
 	$(LATEST)/bin/python -m pytest --deselect tests/test_lock.py::test_lock_installed_versions_match
 

@@ -10,8 +10,12 @@ Python has one lock per install group, every group resolved under the constraint
 full set (all extras), so a venv that installs `server`, then `test`, then `bench` holds
 one version of each package throughout.
 
-Each lock's first lines name the digest of the dependency tables of pyproject.toml it was
-written from; `check` compares it with today's, so changing a range without re-locking
+The Python client (clients/python, a distribution of its own) has a lock of its own per
+Python, resolved under the same constraint, so the client a test installs alone has the
+versions the server's venv has.
+
+Each lock's first lines name the digest of the dependency tables of both pyproject.toml files
+it was written from; `check` compares it with today's, so changing a range without re-locking
 fails `make lint` with the command to run.
 """
 
@@ -31,26 +35,34 @@ HERE = ROOT / "requirements"
 PYTHONS = ("3.11", "3.12")
 # Install group -> the extras it holds. `server` is what `make run` needs, `dev` what `make
 # lint` needs, `test` what the test suite needs (the local model included), `bench` the
-# baselines `make bench` runs.
+# baselines `make bench` runs; `client` what `pip install ./clients/python` installs.
 GROUPS = {
     "server": (),
     "dev": ("dev",),
     "test": ("dev", "local"),
     "bench": ("dev", "local", "bench"),
+    "client": (),
 }
+SERVER = ROOT / "pyproject.toml"
+CLIENT = ROOT / "clients" / "python" / "pyproject.toml"
 PLATFORM = "x86_64-unknown-linux-gnu"
 DIGEST = re.compile(r"^# pyproject-digest: ([0-9a-f]{64})$", re.MULTILINE)
 PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s\\;]+)", re.MULTILINE)
 
 
-def digest(pyproject: Path = ROOT / "pyproject.toml") -> str:
-    """The sha256 of what the locks depend on: Python's range, dependencies and extras."""
-    project = tomllib.loads(pyproject.read_text())["project"]
-    tables = {
-        "requires-python": project.get("requires-python"),
-        "dependencies": project.get("dependencies", []),
-        "optional-dependencies": project.get("optional-dependencies", {}),
-    }
+def digest() -> str:
+    """The sha256 of what the locks depend on: each project's Python range, dependencies and
+    extras."""
+    tables = []
+    for pyproject in (SERVER, CLIENT):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        tables.append(
+            {
+                "requires-python": project.get("requires-python"),
+                "dependencies": project.get("dependencies", []),
+                "optional-dependencies": project.get("optional-dependencies", {}),
+            }
+        )
     return hashlib.sha256(json.dumps(tables, sort_keys=True).encode()).hexdigest()
 
 
@@ -80,9 +92,11 @@ def _find_links() -> list[str]:
     return [arg for link in links for arg in ("--find-links", link)]
 
 
-def _compile(python: str, extras: tuple[str, ...], out: Path, extra: list[str]) -> None:
+def _compile(
+    project: Path, python: str, extras: tuple[str, ...], out: Path, extra: list[str]
+) -> None:
     command = [
-        "uv", "pip", "compile", str(ROOT / "pyproject.toml"),
+        "uv", "pip", "compile", str(project),
         "--generate-hashes", "--no-header", "--quiet",
         "--python-version", python, "--python-platform", PLATFORM,
         *[arg for name in extras for arg in ("--extra", name)],
@@ -101,11 +115,13 @@ def write(upgrade: bool) -> None:
             if previous.exists() and not upgrade:
                 full.write_text(previous.read_text())
             print(f"resolving Python {python}: all extras", flush=True)
-            _compile(python, GROUPS["bench"], full, ["--upgrade"] if upgrade else [])
+            _compile(SERVER, python, GROUPS["bench"], full, ["--upgrade"] if upgrade else [])
             for group, extras in GROUPS.items():
                 target = lock_path(python, group)
-                _compile(python, extras, Path(scratch) / group, ["-c", str(full)])
-                body = (Path(scratch) / group).read_text()
+                project = CLIENT if group == "client" else SERVER
+                _compile(project, python, extras, Path(scratch) / group, ["-c", str(full)])
+                # The constraint's temporary path would change every lock on every run.
+                body = (Path(scratch) / group).read_text().replace(str(full), "all extras")
                 target.write_text(_header(python, group, stamp) + body)
                 print(f"wrote {target.relative_to(ROOT)} ({len(pins(target))} packages)")
 

@@ -1,5 +1,6 @@
-"""The tree reads as the architecture: dependencies point one way and no module imports in a
-cycle (read from the source with `ast`, so a lazy import inside a function counts too)."""
+"""The tree reads as the architecture: dependencies point one way, no module imports in a
+cycle, and the Python client stands alone (read from the source with `ast`, so a lazy import
+inside a function counts too)."""
 
 import ast
 
@@ -8,7 +9,6 @@ from tests.conftest import ROOT
 # A package may import only the packages after it in this order.
 LAYERS = [
     "service.measure",
-    "newsrag_client",
     "service.api",
     "service.components",
     "service.answering",
@@ -18,12 +18,21 @@ LAYERS = [
 SHARED = {"service.settings", "service.keys", "service.metrics"}
 
 
+# Each package's folder: the client is a distribution of its own (clients/python).
+PACKAGES = {
+    "index": ROOT,
+    "service": ROOT,
+    "newsrag_client": ROOT / "clients" / "python",
+}
+
+
 def imports() -> dict[str, set[str]]:
-    """Every module of `index` and `service` with the project modules it imports."""
+    """Every module of `index`, `service` and the client with the project modules it imports."""
     graph: dict[str, set[str]] = {}
-    packages = ("index", "service", "newsrag_client")
-    for path in sorted(p for package in packages for p in ROOT.glob(f"{package}/**/*.py")):
-        module = ".".join(path.relative_to(ROOT).with_suffix("").parts).removesuffix(".__init__")
+    packages = tuple(PACKAGES)
+    files = [(p, base) for name, base in PACKAGES.items() for p in base.glob(f"{name}/**/*.py")]
+    for path, base in sorted(files):
+        module = ".".join(path.relative_to(base).with_suffix("").parts).removesuffix(".__init__")
         found = set()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
@@ -61,6 +70,17 @@ def test_layout_index_never_imports_service() -> None:
         if m.startswith("index")
         for d in deps
         if d.startswith("service")
+    ]
+
+
+def test_layout_client_imports_nothing_of_the_server() -> None:
+    graph = imports()
+    assert not [
+        (m, d)
+        for m, deps in graph.items()
+        if m.startswith("newsrag_client")
+        for d in deps
+        if not d.startswith("newsrag_client")
     ]
 
 

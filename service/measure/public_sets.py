@@ -28,9 +28,8 @@ from index.build import sync
 from index.embed import MODEL_NAME, Embedder
 from index.retrieve import Ranking
 from index.store import Store
-from newsrag_client import NewsRAG
+from newsrag_client import NewsRAG, SearchHit
 from service.api.app import create_app
-from service.api.schemas import SearchHit
 from service.measure.datasets import Benchmark, DatasetError, Doc, Question, load
 from service.measure.report import render
 from service.measure.scores import Group, contains_gold, mean, ranking_scores, token_f1

@@ -21,8 +21,8 @@ from newsrag_client import (
     UnsupportedMedia,
 )
 from newsrag_client.client import StreamEvent
+from newsrag_client.models import CitationsEvent, DeltaEvent, DoneEvent, RetrievalEvent
 from service.api.app import create_app
-from service.api.sse import CitationsEvent, DeltaEvent, DoneEvent, RetrievalEvent
 from service.settings import Settings
 from tests.conftest import SEEDS, make_settings
 from tests.llm_servers import serve

@@ -1,7 +1,7 @@
 """`NewsRAG`: the service's routes as typed Python calls, over HTTP or in process.
 
-The responses are the service's own pydantic models (`service.api.schemas` and friends),
-and its error statuses are raised as the exceptions of `newsrag_client.errors`.
+The responses are the client's own pydantic models (`newsrag_client.models`), and the
+service's error statuses are raised as the exceptions of `newsrag_client.errors`.
 """
 
 import importlib
@@ -21,11 +21,21 @@ from newsrag_client.errors import (
     Unavailable,
     Unreachable,
 )
-from service.api.article_models import ArticleDetail, ArticleSummary, ArticleWritten
-from service.api.schemas import AskResponse, Health, SearchResponse
-from service.api.sse import CitationsEvent, DeltaEvent, DoneEvent, ErrorEvent, RetrievalEvent
+from newsrag_client.models import (
+    ArticleDetail,
+    ArticleSummary,
+    ArticleWritten,
+    AskResponse,
+    CitationsEvent,
+    DeltaEvent,
+    DoneEvent,
+    ErrorEvent,
+    Health,
+    RetrievalEvent,
+    SearchResponse,
+    StreamEvent,
+)
 
-StreamEvent = RetrievalEvent | DeltaEvent | CitationsEvent | DoneEvent
 _EVENTS: dict[str, type[StreamEvent]] = {
     "retrieval": RetrievalEvent,
     "delta": DeltaEvent,
