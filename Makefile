@@ -10,8 +10,9 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
-.PHONY: train-reader run run-local setup setup-local setup-test chromium index test lint eval eval-holdout fit-support \
-	bench bench-scale clean lock upgrade test-latest
+.PHONY: setup setup-local setup-test chromium run run-local index train-reader test lint \
+	eval eval-holdout fit-support eval-bench bench bench-scale load lock upgrade test-latest \
+	clean distclean
 
 # Installs come from the lock files in requirements/ (exact versions with hashes, written
 # by `make lock` from pyproject.toml's ranges; requirements/lock.py says why uv resolves and
@@ -115,17 +116,11 @@ eval: setup $(READER)
 fit-support: setup $(READER)
 	$(BIN)/python -m service.measure.fit_support tests/data/seed_questions.jsonl
 
-# The eight held-out sets, written by people who had not seen the answerer's output (their
-# first runs, the blind ones, are in the README).
+# The held-out sets, written by people who had not seen the answerer's output (their first
+# runs, the blind ones, are in the README).
+HOLDOUT := $(sort $(wildcard tests/data/holdout*_questions.jsonl))
 eval-holdout: setup $(READER)
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout_questions.jsonl
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout2_questions.jsonl
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout3_questions.jsonl
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout4_questions.jsonl
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout5_questions.jsonl
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout6_questions.jsonl
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout7_questions.jsonl
-	$(BIN)/python -m service.measure.evaluate tests/data/holdout8_questions.jsonl
+	set -e; for set in $(HOLDOUT); do $(BIN)/python -m service.measure.evaluate $$set; done
 
 $(VENV)/.installed-bench: $(VENV)/.installed-local $(LOCK)-bench.txt
 	$(INSTALL) $(LOCK)-bench.txt
@@ -138,13 +133,12 @@ bench: $(VENV)/.installed-bench $(ENCODER) $(READER)
 	$(BIN)/python -m service.measure.bench $(PARTS)
 	$(BIN)/python -m service.measure.latency
 
-# Search at ~100,000 chunks against ~10,000 (builds both indexes: about 25 minutes on two cores).
 # 50 clients for 60 s against WORKERS=2 on loopback, rate-limited per key: any error other
 # than a 429 fails it; prints p50/p95 (bench/results/stress.json).
-.PHONY: load
 load: setup
 	$(BIN)/python -m service.measure.bench.stress
 
+# Search at ~100,000 chunks against ~10,000 (builds both indexes: about 25 minutes on two cores).
 bench-scale: $(VENV)/.installed-bench $(ENCODER)
 	$(BIN)/python -m service.measure.bench scale
 
@@ -152,7 +146,6 @@ bench-scale: $(VENV)/.installed-bench $(ENCODER)
 # into a throwaway index and asked over the service's HTTP routes; prints our figures beside
 # the textbook pipeline's. Slow (see README); EVAL_ARGS="--limit 50" for a quick look.
 PUBLIC := $(BIN)/python -m service.measure.public_sets
-.PHONY: eval-bench
 eval-bench: setup $(READER)
 	mkdir -p bench/results
 	$(PUBLIC) $(BENCH)/realtimeqa-2022 --compare dense,keyword --json bench/results/realtimeqa.json $(EVAL_ARGS)
@@ -181,5 +174,11 @@ test-latest: chromium $(ENCODER) $(READER)
 	@echo "installed (pip freeze, newest allowed):"; $(LATEST)/bin/pip freeze --exclude-editable | sed 's/^/  /'
 	$(LATEST)/bin/python -m pytest --deselect tests/test_lock.py::test_lock_installed_versions_match
 
+# What the build and the commands made: the index, the exported and trained models, bench
+# results, packaging metadata. The venv stays (minutes to reinstall, and nothing in it is
+# ours): `make distclean` removes it too.
 clean:
-	rm -rf .data
+	rm -rf .data models bench/results bench/index build *.egg-info clients/python/*.egg-info
+
+distclean: clean
+	rm -rf $(VENV)
