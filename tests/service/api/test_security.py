@@ -9,6 +9,7 @@ two apps on one counter file (as workers share it), the request deadline, `/metr
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from index.store import open_store
 from service.answering.deadline import deadline
 from service.answering.errors import AnswerTimeout
 from service.api.app import create_app
-from service.api.observe import Work
+from service.api.observe import Abandoned, Work
 from service.api.sse import keep_alive
 from service.settings import Settings
 from tests.conftest import LOCAL, SEEDS, make_settings
@@ -437,6 +438,35 @@ def test_work_a_stream_whose_turn_never_comes_ends_with_an_error_event() -> None
     assert b"event: error" in sent and b"RAG_REQUEST_TIMEOUT" in sent
     with work.admit():  # every place came back
         pass
+
+
+def test_work_a_ticket_abandoned_while_it_waits_never_runs_and_counts_once() -> None:
+    """A client that left while its question waited: its place comes back once (the turn
+    that came later once gave it back a second time) and its work never runs."""
+    work = Work(running=1, waiting=2)
+    running = work.admit()
+    running.__enter__()
+    waiting, ran, refused = work.admit(), [], []
+
+    def wait_then_run() -> None:
+        try:
+            with waiting:
+                ran.append(True)
+        except Abandoned:
+            refused.append(True)
+
+    thread = threading.Thread(target=wait_then_run)
+    thread.start()
+    time.sleep(0.1)
+    waiting.abandon()
+    running.__exit__(None, None, None)
+    thread.join(5)
+    assert not ran and refused
+    places = [work.admit() for _ in range(3)]  # all three places are free, no more
+    with pytest.raises(HTTPException):
+        work.admit()
+    for place in places:
+        place.abandon()
 
 
 @pytest.mark.parametrize(
