@@ -148,7 +148,7 @@ class Ingest:
         self.store.delete_sources([record.source])
 
     def _queue(self, writer: SourceWriter, submission: Submission, replace: bool) -> Outcome:
-        prepared = self._prepare(submission)
+        prepared = self._prepare(submission, writer)
         name = f"{PREFIX}{prepared.article_id}"
         if any(w.name == name for w in writer.waiting):
             writer.flush()  # the same article twice in one batch: the second sees the first
@@ -170,7 +170,7 @@ class Ingest:
             prepared.article_id, chunks, status, [a.article_id for a in prepared.articles]
         )
 
-    def _prepare(self, submission: Submission) -> _Prepared:
+    def _prepare(self, submission: Submission, writer: SourceWriter) -> _Prepared:
         text = submission.read()
         size = len(text.encode("utf-8"))
         if size > self.max_bytes:
@@ -189,7 +189,8 @@ class Ingest:
             )
         meta = submission.meta()
         raw = RawArticle(f"{PREFIX}{article_id}", text, digest_of(text, meta, self.signature), meta)
-        return _Prepared(article_id, raw, articles_from(raw))
+        held = writer.held_elsewhere(raw.source)  # a teaser never takes another's id
+        return _Prepared(article_id, raw, articles_from(raw, held))
 
     def _record(self, article_id: str) -> Record | None:
         found = self.store.records_by_id([article_id])

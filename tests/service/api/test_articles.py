@@ -267,3 +267,30 @@ def test_add_article_upload_request_metadata_wins_over_page(client: TestClient) 
     stored = client.get(f"{ARTICLES}/depot2").json()
     assert (stored["title"], stored["published"]) == ("Depot open again", "2025-11-21")
     assert stored["url"] == "https://courier.example/tram-depot"
+
+
+TEASER_PAGE = (
+    "The harbour of Port Veltrano reopened on Monday after a storm closed it for a week. "
+    "Forty trawlers returned to the northern quay within hours, the harbour master said.\n\n"
+    "Tram depot opens\n\n"
+    "The city opened its new tram depot on Tuesday, with room for forty trams and a "
+    "workshop that repairs their wheels overnight.\n\n"
+    "Keep reading"
+)
+
+
+def test_add_article_teaser_id_never_replaces_another_article(client: TestClient) -> None:
+    """A teaser's id was `<id>-2` even when another article held it, which it replaced
+    (and `DELETE` of that article then answered 409)."""
+    victim = {"id": "victim-2", "text": HARBOUR.replace("Veltrano", "Orvane")}
+    assert client.post(ARTICLES, json=victim).status_code == 201
+    page = client.post(ARTICLES, json={"id": "victim", "text": TEASER_PAGE})
+    assert page.status_code == 201, page.text
+    assert page.json()["articles"] == ["victim", "victim-3"]
+    assert "Orvane" in client.get(f"{ARTICLES}/victim-2").json()["text"]
+    assert "tram depot" in client.get(f"{ARTICLES}/victim-3").json()["text"]
+    assert client.delete(f"{ARTICLES}/victim-2").status_code == 204
+    assert client.get(f"{ARTICLES}/victim-3").status_code == 200
+    assert client.delete(f"{ARTICLES}/victim").status_code == 204
+    assert client.get(f"{ARTICLES}/victim-3").status_code == 404
+
