@@ -185,8 +185,9 @@ async def add_articles_bulk(
     request: Request, ingest: IngestDep, components: ComponentsDep
 ) -> StreamingResponse:
     """Add or replace many articles, one JSON object a line, answered line by line."""
-    lines = (await request.body()).decode("utf-8", "replace").splitlines()
-    parsed = [(n, _parse_line(n, text)) for n, text in enumerate(lines, start=1) if text.strip()]
+    # JSON Lines end at "\n" only: U+2028, U+2029 and U+0085 may stand unescaped in a string.
+    lines = (await request.body()).split(b"\n")
+    parsed = [(n, _parse_line(n, line)) for n, line in enumerate(lines, start=1) if line.strip()]
     submissions = [p for _, p in parsed if isinstance(p, Submission)]
 
     def results() -> Iterator[str]:
@@ -246,7 +247,12 @@ async def _written(outcome: Outcome, response: Response, components: Components)
     return ArticleWritten(**asdict(outcome))
 
 
-def _parse_line(n: int, text: str) -> Submission | BulkLine:
+def _parse_line(n: int, line: bytes) -> Submission | BulkLine:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:  # refused, as the JSON route refuses it, never mended
+        detail = f"the line is not UTF-8 text (byte {exc.start + 1} is {line[exc.start]:#04x})"
+        return BulkLine(line=n, code=422, status="error", detail=detail)
     try:
         return ArticleIn.model_validate_json(text).submission()
     except ValidationError as exc:

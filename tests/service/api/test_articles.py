@@ -294,3 +294,33 @@ def test_add_article_teaser_id_never_replaces_another_article(client: TestClient
     assert client.delete(f"{ARTICLES}/victim").status_code == 204
     assert client.get(f"{ARTICLES}/victim-3").status_code == 404
 
+
+def bulk(client: TestClient, body: bytes) -> list[dict[str, Any]]:
+    response = client.post(
+        f"{ARTICLES}/bulk", content=body, headers={"content-type": "application/x-ndjson"}
+    )
+    assert response.status_code == 200, response.text
+    return [json.loads(line) for line in response.text.split("\n") if line]
+
+
+def test_bulk_splits_lines_on_newline_only(client: TestClient) -> None:
+    """U+2028, U+2029 and U+0085 are legal unescaped in a JSON string; they once split a
+    line in two (two 422s, the article lost, every later line number off by one)."""
+    text = "The Orvane ferry\u2028sails at dawn.\u2029It returns at dusk.\u0085Fares are unchanged."
+    lines = [
+        json.dumps({"id": "separators", "text": text}, ensure_ascii=False),
+        json.dumps({"id": "after-separators", "text": "The Orvane bridge reopened on Friday."}),
+    ]
+    results = bulk(client, "\n".join(lines).encode())
+    assert [(r["line"], r["code"]) for r in results] == [(1, 201), (2, 201)], results
+    assert client.get(f"{ARTICLES}/separators").json()["text"].endswith("Fares are unchanged.")
+
+
+def test_bulk_line_not_utf8_refused(client: TestClient) -> None:
+    """A line that is not UTF-8 was stored with U+FFFD in place of its bytes."""
+    latin = b'{"id": "latin-cafe", "text": "Caf\xe9 Orvane opened on the quay on Monday."}'
+    fine = json.dumps({"id": "utf8-cafe", "text": "Café Lorvik opened on the quay."}).encode()
+    results = bulk(client, latin + b"\n" + fine)
+    assert [(r["line"], r["code"]) for r in results] == [(1, 422), (2, 201)], results
+    assert "UTF-8" in results[0]["detail"]
+    assert client.get(f"{ARTICLES}/latin-cafe").status_code == 404
