@@ -291,6 +291,34 @@ class Store:
             return None
         return to_article((got["metadatas"] or [{}])[0], (got["documents"] or [""])[0])
 
+    def article_page(self, limit: int, offset: int = 0) -> tuple[list[tuple[Article, int]], int]:
+        """`limit` articles from `offset` on, in the store's order, without their text (the
+        text field empty), each with its length in characters; and the offset of the next
+        page (0: none). Only a record written before lengths were kept has its text read."""
+        with reachable():
+            got = steady(
+                self.articles, self.articles.get, include=["metadatas"], limit=limit, offset=offset
+            )
+        metas = [m for m in got["metadatas"] or [] if m is not None]
+        unknown = [str(m["article_id"]) for m in metas if not isinstance(m.get("characters"), int)]
+        lengths = {}
+        for i in range(0, len(unknown), 100):
+            part = unknown[i : i + 100]
+            with reachable():
+                old = steady(self.articles, self.articles.get, ids=part, include=["documents"])
+            lengths.update(
+                {a: len(d or "") for a, d in zip(old["ids"], old["documents"] or [], strict=True)}
+            )
+        page = [
+            (
+                to_article(m, ""),
+                _length(m.get("characters")) or lengths.get(str(m["article_id"]), 0),
+            )
+            for m in metas
+        ]
+        more = len(got["ids"]) == limit
+        return page, offset + limit if more else 0
+
     def list_articles(self) -> list[Article]:
         """Every article, with text, ordered by source then id."""
         _, documents, metadatas = _read_all(self.articles, ["documents", "metadatas"])
@@ -335,6 +363,11 @@ def _read_all(
         metadatas += [metas[n] for n in keep] if metas else []
         if len(got["ids"]) < PAGE:
             return ids, documents, metadatas
+
+
+def _length(value: Any) -> int:
+    """A record's length in characters, 0 when it has none (written before lengths were kept)."""
+    return value if isinstance(value, int) else 0
 
 
 def _record(meta: Any) -> Record:
@@ -387,6 +420,7 @@ def _article_rows(source: Source) -> list[tuple[Any, ...]]:
             "version": source.version,
             "origin": source.origin,
             "chunks": len(chunks),
+            "characters": len(article.text),
             "committed_at": now,
         }
         rows.append((article.article_id, centroid, article.text, meta))

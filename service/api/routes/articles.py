@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -30,6 +30,7 @@ from service.api.auth import GUARDED, requires
 from service.api.deps import ComponentsDep, StoreDep
 from service.api.error_models import REF, responses
 from service.api.errors import field_message, status_for
+from service.api.observe import within_deadline
 from service.components import Components
 
 router = APIRouter(prefix="/api", tags=["articles"])
@@ -76,18 +77,38 @@ def get_ingest(components: ComponentsDep) -> Ingest:
 
 
 IngestDep = Annotated[Ingest, Depends(get_ingest)]
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Articles in the page (1-1000).")]
+Cursor = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9]{1,9}$", description="Where the page starts: from the last `Link`."),
+]
 
 
 @router.get(
     "/articles",
     response_model=list[ArticleSummary],
     dependencies=READING,
-    responses=responses(400, 500, 503, *GUARDED),
+    responses={
+        200: {
+            "description": "A page of articles' metadata; when more follow, the `Link` header "
+            'names the next page (`</api/articles?limit=…&cursor=…>; rel="next"`).'
+        },
+        **responses(400, 422, 500, 503, 504, *GUARDED),
+    },
 )
-async def list_articles(store: StoreDep) -> list[ArticleSummary]:
-    """List every indexed article with its metadata."""
-    articles = await run_in_threadpool(store.list_articles)
-    return [ArticleSummary(**asdict(a), characters=len(a.text)) for a in articles]
+async def list_articles(
+    store: StoreDep,
+    request: Request,
+    response: Response,
+    limit: PageLimit = 1000,
+    cursor: Cursor = None,
+) -> list[ArticleSummary]:
+    """List the indexed articles' metadata, a page at a time (`Link` names the next page)."""
+    page, after = await within_deadline(store.article_page, limit, int(cursor or 0))
+    if after:
+        path = request.url.path
+        response.headers["Link"] = f'<{path}?limit={limit}&cursor={after}>; rel="next"'
+    return [ArticleSummary(**asdict(a), characters=n) for a, n in page]
 
 
 @router.get(

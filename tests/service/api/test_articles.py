@@ -324,3 +324,34 @@ def test_bulk_line_not_utf8_refused(client: TestClient) -> None:
     assert [(r["line"], r["code"]) for r in results] == [(1, 422), (2, 201)], results
     assert "UTF-8" in results[0]["detail"]
     assert client.get(f"{ARTICLES}/latin-cafe").status_code == 404
+
+
+def test_list_articles_pages_follow_their_links(client: TestClient) -> None:
+    """The list once read every article's whole text in one answer; now it comes a page at a
+    time, text unread (lengths are kept with each record)."""
+    everything = client.get(ARTICLES).json()
+    seen, url = [], f"{ARTICLES}?limit=2"
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200 and len(page.json()) <= 2
+        seen += page.json()
+        link = page.headers.get("link", "")
+        url = link[1 : link.index(">")] if link else ""
+    assert sorted(a["article_id"] for a in seen) == sorted(a["article_id"] for a in everything)
+    assert len(seen) > 2 and all(a["characters"] > 0 for a in seen)
+    assert client.get(ARTICLES, params={"limit": 1001}).status_code == 422
+    assert client.get(ARTICLES, params={"cursor": "x"}).status_code == 422
+
+
+def test_list_articles_waits_its_turn_in_the_queue(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi import HTTPException
+
+    from service.api.observe import Work
+
+    def full(self: Work) -> None:
+        raise HTTPException(429, "the queue is full (test)", headers={"Retry-After": "3"})
+
+    monkeypatch.setattr(Work, "admit", full)
+    assert client.get(ARTICLES).status_code == 429
