@@ -213,6 +213,57 @@ def test_keys_misconfigured_stop_the_start_with_a_reason(given: str, problem: st
         Settings(api_keys=SecretStr(given))
 
 
+@pytest.mark.parametrize("route", ["/api/ask", "/api/search", "/v1/chat/completions"])
+def test_keys_checked_before_the_body_is_parsed(
+    indexed: Settings, embedder: Embedder, route: str
+) -> None:
+    """No key and a malformed body: 401 (it was 422, and not counted by the rate limit)."""
+    settings = indexed.model_copy(
+        update={"api_keys": KEYS, "rate_limit": "2/hour", "rate_limit_storage": "memory://"}
+    )
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
+        kind = {"content-type": "application/json"}
+        assert client.post(route, content=b"{not json", headers=kind).status_code == 401
+        asker = {**kind, **bearer(SECRETS["ask"])}
+        malformed = [client.post(route, content=b"{not json", headers=asker) for _ in range(3)]
+    assert [r.status_code for r in malformed][2] == 429  # malformed requests count too
+    assert malformed[0].status_code in (400, 422)
+
+
+def test_v1_needs_a_key_and_is_rate_limited_as_the_readme_says(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    settings = indexed.model_copy(
+        update={"api_keys": KEYS, "rate_limit": "1/hour", "rate_limit_storage": "memory://"}
+    )
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
+        assert client.get("/v1/models").status_code == 401
+        statuses = [
+            client.get("/v1/models", headers=bearer(SECRETS["ask"])).status_code for _ in range(2)
+        ]
+    assert statuses == [200, 429]
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### OpenAI-compatible") : readme.index("### Python client")]
+    assert "no key to check" not in section and "no rate limit" not in section
+    assert "401" in section and "429" in section
+
+
+@pytest.mark.parametrize(
+    ("allowed", "host"),
+    [("localhost:18904", "localhost:18904"), ("[::1]", "[::1]:8000"), ("::1", "[::1]")],
+)
+def test_allowed_hosts_entries_with_a_port_or_ipv6_match(
+    indexed: Settings, embedder: Embedder, allowed: str, host: str
+) -> None:
+    """Such entries could never match: every request got 400."""
+    settings = indexed.model_copy(update={"allowed_hosts": [allowed]})
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
+        assert client.get("/health", headers={"host": host}).status_code == 200
+        assert client.get("/health", headers={"host": "evil.example"}).status_code == 400
+        if ":" in allowed and not allowed.startswith("["):  # the port is part of the entry
+            assert client.get("/health", headers={"host": "localhost:9"}).status_code == 400
+
+
 # ---- Rate limits ---------------------------------------------------------------------
 
 
