@@ -48,7 +48,8 @@ WRITE_ERRORS = responses(
     503,
     *GUARDED,
     s413="The request body is over its limit, or the article over RAG_MAX_ARTICLE_BYTES",
-    s503="The store cannot be reached; nothing was written",
+    s503="The store failed; the write may or may not have taken effect, and sending it "
+    "again is safe",
 )
 WRITTEN = {"application/json": {"schema": {"$ref": REF + "ArticleWritten"}}}
 ARTICLE_BODY = {
@@ -237,9 +238,21 @@ async def _submission(request: Request, article_id: str | None = None) -> Submis
 
 async def _upload(request: Request, article_id: str | None) -> Submission:
     form = await request.form()
+    unknown = sorted(set(form.keys()) - {"file", *UPLOAD_FIELDS})
+    repeated = sorted(f for f in set(form.keys()) if len(form.getlist(f)) > 1)
+    if unknown or repeated:  # refused, as the JSON route refuses them, never ignored
+        errors = [{"type": "extra_forbidden", "loc": (f,), "msg": ""} for f in unknown]
+        errors += [
+            {"type": "value_error", "loc": (f,), "msg": f"sent {len(form.getlist(f))} times"}
+            for f in repeated
+        ]
+        raise RequestValidationError(errors)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise HTTPException(422, "file: a multipart upload needs one file, in the field `file`")
+    given = form.get("id")
+    if article_id is not None and isinstance(given, str) and given not in ("", article_id):
+        raise HTTPException(422, f"id: {given!r} in the body differs from the address")
     name = upload.filename or "upload.txt"
     if PurePath(name).suffix.lower() not in SUFFIXES:
         raise HTTPException(415, f"{name}: only .txt, .md and .html files are read")

@@ -355,3 +355,52 @@ def test_list_articles_waits_its_turn_in_the_queue(
 
     monkeypatch.setattr(Work, "admit", full)
     assert client.get(ARTICLES).status_code == 429
+
+
+def test_write_answered_503_says_it_may_have_happened_and_is_safe_to_repeat(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PUT once got 503 "nothing was written" when Chroma failed after the commit, and the
+    new version was then served. The 503 now says the write may have happened."""
+
+    def fail(self: Store) -> None:
+        raise StoreUnavailable("the Chroma store failed: Server disconnected (test)")
+
+    monkeypatch.setattr(Store, "bump", fail)
+    text = "The lighthouse of Cape Vorn was painted red and white for the first time."
+    response = client.put(f"{ARTICLES}/vorn", json={"text": text})
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert "may or may not have taken effect" in response.json()["detail"]
+    assert "again is safe" in response.json()["detail"]
+    assert client.get(f"{ARTICLES}/vorn").json()["text"] == text  # it had taken effect
+    again = client.put(f"{ARTICLES}/vorn", json={"text": text})
+    assert again.status_code == 200 and again.json()["status"] == "unchanged"
+    operation = client.get("/openapi.json").json()["paths"]["/api/articles/{article_id}"]["put"]
+    assert "nothing was written" not in operation["responses"]["503"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("files", "data", "problem"),
+    [
+        ({"file": ("a.txt", b"The quay reopened.", "text/plain")}, {"colour": "red"}, "colour"),
+        (
+            [
+                ("file", ("a.txt", b"The quay.", "text/plain")),
+                ("file", ("b.txt", b"x", "text/plain")),
+            ],
+            {},
+            "file: sent 2 times",
+        ),
+        ({"file": ("a.txt", b"The quay reopened.", "text/plain")}, {"id": "other"}, "differs"),
+    ],
+)
+def test_replace_article_upload_refuses_what_json_refuses(
+    client: TestClient, files: Any, data: dict[str, str], problem: str
+) -> None:
+    """Uploads ignored unknown fields and an id other than the address, and took one of two
+    files silently; the JSON route answers 422 for each."""
+    response = client.put(f"{ARTICLES}/upload-strict", files=files, data=data)
+    assert response.status_code == 422, response.text
+    assert problem in response.json()["detail"]
+    assert client.get(f"{ARTICLES}/upload-strict").status_code == 404
