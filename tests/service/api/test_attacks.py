@@ -4,12 +4,15 @@ tried and what held."""
 
 import json
 import socket
+import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
 from index.embed import Embedder
 from service.api.app import create_app
@@ -84,3 +87,105 @@ def test_attack_health_answers_head(small_queue: tuple[str, int]) -> None:
         sock.sendall(b"HEAD /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
         head = sock.recv(4096)
     assert head.startswith(b"HTTP/1.1 200"), head
+
+
+KEY = "caller-key-0123456789abcdef"
+SLOW = {
+    "api_keys": SecretStr(f"caller:{KEY}:ask"),
+    "reader": "rules",
+    "max_connections": 20,
+    "max_connections_per_address": 10,
+    "header_timeout": 2.0,
+}
+
+
+@pytest.fixture(scope="module")
+def guarded(seeded_settings: Settings, embedder: Embedder) -> Iterator[tuple[str, int]]:
+    settings = seeded_settings.model_copy(update=SLOW)
+    with served(create_app(settings, embedder), settings) as address:
+        yield address
+
+
+def trickle(address: tuple[str, int], sources: list[str], count: int, until: float) -> Counter[str]:
+    """`count` sockets from `sources` (loopback addresses) that send their request a line or
+    a byte at a time, half of them their headers, half their body, each opened again once
+    the server closes it, until `until`; what happened to them."""
+    seen: Counter[str] = Counter()
+    head = b"POST /api/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    socks: list[socket.socket | None] = [None] * count
+
+    def opened(n: int) -> socket.socket | None:
+        sock = socket.socket()
+        sock.setblocking(False)
+        try:
+            sock.bind((sources[n % len(sources)], 0))
+            sock.connect_ex(address)
+        except OSError:
+            sock.close()
+            seen["connect failed"] += 1
+            return None
+        seen["opened"] += 1
+        return sock
+
+    started: set[int] = set()
+    while time.monotonic() < until:
+        for n in range(count):
+            sock = socks[n] or opened(n)
+            socks[n] = sock
+            if sock is None:
+                continue
+            fresh = sock.fileno() not in started
+            started.add(sock.fileno())
+            piece = b"{" if n % 2 else b"X-Slow: 1\r\n"
+            if fresh:
+                piece = head + (b"Content-Length: 5000\r\n\r\n" if n % 2 else b"")
+            try:
+                sock.send(piece)
+            except (BlockingIOError, InterruptedError):
+                pass
+            except OSError:  # closed by the server: open another
+                started.discard(sock.fileno())
+                sock.close()
+                socks[n] = None
+                seen["closed by the server"] += 1
+        time.sleep(0.2)
+    for sock in socks:
+        if sock is not None:
+            sock.close()
+    return seen
+
+
+def keyed_calls(base: str, until: float) -> Counter[str]:
+    """A keyed caller's searches and /health probes, one after the other, until `until`."""
+    statuses: Counter[str] = Counter()
+    auth = {"authorization": f"Bearer {KEY}"}
+    while time.monotonic() < until:
+        with httpx.Client(base_url=base, timeout=30) as client:  # a new connection each time
+            found = client.post("/api/search", json={"query": "Baltic Fleet"}, headers=auth)
+            statuses[f"search {found.status_code}"] += 1
+            statuses[f"health {client.get('/health').status_code}"] += 1
+        time.sleep(0.1)
+    return statuses
+
+
+def test_attack_slow_connections_leave_keyed_callers_answered(
+    guarded: tuple[str, int],
+) -> None:
+    """Sockets trickling headers or bodies, six times the connection cap, from three
+    addresses: /health and a keyed caller's searches (a fourth address) are all answered.
+    (uvicorn's own cap answered them 503: it counted the trickling sockets too.)"""
+    base = f"http://{guarded[0]}:{guarded[1]}"
+    until = time.monotonic() + 12
+    results: dict[str, Counter[str]] = {}
+    attacker = threading.Thread(
+        target=lambda: results.update(
+            attack=trickle(guarded, ["127.0.0.2", "127.0.0.3", "127.0.0.4"], 120, until)
+        )
+    )
+    attacker.start()
+    time.sleep(1.0)
+    calls = keyed_calls(base, until - 0.5)
+    attacker.join(30)
+    print(f"slow sockets: {dict(results['attack'])}; keyed caller: {dict(calls)}")
+    assert calls["search 200"] > 0 and calls["health 200"] > 0
+    assert set(calls) == {"search 200", "health 200"}, calls
