@@ -246,6 +246,8 @@ async def _upload(request: Request, article_id: str | None) -> Submission:
             {"type": "value_error", "loc": (f,), "msg": f"sent {len(form.getlist(f))} times"}
             for f in repeated
         ]
+        if form.get("file") is None or isinstance(form.get("file"), str):
+            errors.append({"type": "missing", "loc": ("file",), "msg": ""})
         raise RequestValidationError(errors)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):

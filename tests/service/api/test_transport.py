@@ -137,7 +137,9 @@ def test_transport_waiting_connections_make_room_for_a_request(address: tuple[st
     try:
         time.sleep(0.2)
         assert health(address).startswith(b"HTTP/1.1 200")
-        assert held[0].recv(1) == b""  # closed to make room
+        # The oldest is closed: to make room, or by its header deadline on a slow machine.
+        closed, _ = read_all(held[0])
+        assert closed == b"" or closed.startswith(b"HTTP/1.1 408")
     finally:
         for sock in held:
             sock.close()
