@@ -1,5 +1,6 @@
 """Articles as the service shows and cites them: one per story found in a seed file."""
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import PurePath
 
@@ -12,7 +13,8 @@ _MAX_FALLBACK_TITLE_WORDS = 14
 
 @dataclass(frozen=True)
 class Article:
-    """A cleaned story. Teasers found on a page get ids `<stem>-2`, `<stem>-3`, ..."""
+    """A cleaned story. Teasers found on a page get ids `<stem>-2`, `<stem>-3`, ... (a number
+    another article holds is skipped)."""
 
     article_id: str
     source: str
@@ -28,8 +30,16 @@ class Article:
         return {k: v for k, v in asdict(self).items() if v is not None and k != "text"}
 
 
-def articles_from(raw: RawArticle) -> list[Article]:
-    """The host story and any teasers, titled from the manifest or from the page itself."""
+def nothing_held(ids: list[str]) -> set[str]:
+    """No id is held by another article."""
+    return set()
+
+
+def articles_from(
+    raw: RawArticle, held: Callable[[list[str]], set[str]] = nothing_held
+) -> list[Article]:
+    """The host story and any teasers, titled from the manifest or from the page itself.
+    `held` names which of some ids other articles hold: a teaser skips them."""
     stem = PurePath(raw.source).stem
     stories = split_stories(raw.text)
     if not stories:
@@ -39,16 +49,31 @@ def articles_from(raw: RawArticle) -> list[Article]:
     host = Article(stem, raw.source, title, stories[0].text, **common)
     teasers = [
         Article(
-            f"{stem}-{i}",
+            article_id,
             raw.source,
             story.headline or _title_from(story.text),
             story.text,
             publisher=common["publisher"],
             host_id=stem,
         )
-        for i, story in enumerate(stories[1:], start=2)
+        for article_id, story in zip(
+            teaser_ids(stem, len(stories) - 1, held), stories[1:], strict=True
+        )
     ]
     return [host, *teasers]
+
+
+def teaser_ids(stem: str, count: int, held: Callable[[list[str]], set[str]]) -> list[str]:
+    """`<stem>-2`, `<stem>-3`, ... with the numbers other articles hold skipped: a teaser's
+    id once took the id of another article (`victim-2`) and replaced it."""
+    ids: list[str] = []
+    number = 2
+    while len(ids) < count:
+        tried = [f"{stem}-{n}" for n in range(number, number + count - len(ids))]
+        taken = held(tried)
+        ids += [i for i in tried if i not in taken]
+        number += len(tried)
+    return ids
 
 
 def _title_from(text: str) -> str:

@@ -49,6 +49,7 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
     report.deleted = sorted(set(known) - {p.name for p in sources})
     store.delete_sources(report.deleted)
     writer = SourceWriter(store, embedder, settings)
+    stems = {p.stem for p in sources}
     bar = tqdm(sources, desc="indexing", unit="file", disable=not settings.progress)
     for path in bar:
         try:
@@ -56,7 +57,8 @@ def sync(settings: Settings, store: Store, embedder: Embedder) -> SyncReport:
             if known.get(raw.source) == raw.digest:
                 report.unchanged += 1
                 continue
-            articles = articles_from(raw)
+            others = stems - {path.stem}  # files of this run, maybe not yet in the store
+            articles = articles_from(raw, writer.held_elsewhere(raw.source, others))
         except UnreadableArticle as exc:
             report.skipped[path.name] = exc.reason
             log.warning(

@@ -5,24 +5,36 @@ Chroma's default embedding function downloads a model, so every collection is op
 `embedding_function=None` and every write and query passes vectors we computed.
 """
 
+import logging
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import chromadb
 import httpx
 from chromadb.api import ClientAPI
+from chromadb.api.models.Collection import Collection
 
 from index.articles import Article
 from index.errors import StoreUnavailable
 from index.settings import Settings
 
+log = logging.getLogger(__name__)
+T = TypeVar("T")
 _DATE = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})")
 _DAMAGE = ("compaction", "compactor", "hnsw", "error getting embedding", "error finding id")
+# Pauses before trying a call again that failed as a concurrent delete can make it fail.
+PAUSES = (0.05, 0.2, 0.5)
+
+
+class PassingConflict(StoreUnavailable):
+    """A Chroma call failed the way damage does, but the collection answers a probe: another
+    process was changing it (Chroma's "Error finding id" while rows are deleted)."""
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,45 @@ def reachable() -> Iterator[None]:
         raise
 
 
+def steady(collection: Collection, call: Callable[..., T], **arguments: Any) -> T:
+    """`call(**arguments)`, a method of `collection`, tried again after a pause when it
+    fails the way a damaged vector index does: Chroma fails so, for a moment, while another
+    process deletes the rows a read meets. Still failing, the collection is probed; only a
+    failed probe lets the error through as damage (`reachable`), else it is a
+    PassingConflict (a 503 worth retrying)."""
+    for pause in PAUSES:
+        try:
+            return call(**arguments)
+        except chromadb.errors.ChromaError as exc:
+            if not is_damage(exc):
+                raise
+            log.info("chroma call failed, trying again", extra={"reason": str(exc)})
+            time.sleep(pause)
+    try:
+        return call(**arguments)
+    except chromadb.errors.ChromaError as exc:
+        if is_damage(exc) and sound(collection):
+            raise PassingConflict(
+                f"the Chroma store failed while another process was changing it ({exc}); try again"
+            ) from exc
+        raise
+
+
+def sound(collection: Collection) -> bool:
+    """Whether a collection answers a count, a read of one vector and a nearest-row query
+    (what `index.repair` asks of it too), rather than fail as damage."""
+    try:
+        collection.count()
+        got = collection.get(limit=1, include=["embeddings"])
+        vectors = got["embeddings"]
+        if vectors is not None and len(vectors):
+            first: Any = vectors[0]
+            collection.query(query_embeddings=[first], n_results=1, include=[])
+    except chromadb.errors.ChromaError as exc:
+        return not is_damage(exc)
+    return True
+
+
 def is_damage(exc: BaseException) -> bool:
     """True when a Chroma error is the damaged-vector-index kind (see `index.repair`)."""
     text = str(exc).lower()
@@ -129,6 +180,13 @@ def _bound_http_timeout(client: ClientAPI, seconds: float) -> None:
 def int_or_none(value: Any) -> int | None:
     """An integer metadata value, or None."""
     return int(value) if isinstance(value, int) else None
+
+
+def to_hits(ids: list[str], texts: list[Any], metas: list[Any], scores: list[float]) -> list[Hit]:
+    """Chunk records as hits. A row with no metadata is one being deleted (Chroma returns
+    such rows for a moment during another process's delete): it is left out."""
+    rows = zip(ids, texts, metas, scores, strict=True)
+    return [to_hit(i, t, m, s) for i, t, m, s in rows if m is not None]
 
 
 def to_hit(chunk_id: str, text: str, meta: Any, score: float) -> Hit:

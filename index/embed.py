@@ -3,6 +3,7 @@ Runtime from the export `make setup` writes (`index.encoder`), or as a sentence-
 model in torch without one. Both give the same vectors (a test)."""
 
 import base64
+import contextlib
 import logging
 import os
 import threading
@@ -31,6 +32,24 @@ class Tokens:
 
 
 Span = tuple[int, int]  # character offsets into a text
+
+
+class SerialTokenizer:
+    """A Hugging Face fast tokenizer that one thread at a time calls. Its padding and
+    truncation are settings of the one Rust tokenizer, which each call sets: two threads at
+    once (a search beside a write) left a padded batch unpadded, and the model's input
+    failed ("setting an array element with a sequence"). Everything else is the tokenizer's."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+        self._lock = threading.Lock()
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return self._tokenizer(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._tokenizer, name)
 
 
 def pack_vectors(rows: NDArray[np.float32]) -> str:
@@ -87,6 +106,14 @@ class Embedder:
                     extra={"encoder": str(encoder)},
                 )
             self._model = SentenceTransformer(str(source), device=device, local_files_only=True)
+        # The tokenizer is not safe in two threads at once (`SerialTokenizer`): the export's
+        # is called one thread at a time; in torch, where sentence-transformers owns it, the
+        # whole model is.
+        self._serial: contextlib.AbstractContextManager[Any] = contextlib.nullcontext()
+        if self.runtime == "onnx":
+            self._model.tokenizer = SerialTokenizer(self._model.tokenizer)
+        else:
+            self._serial = threading.Lock()
         self.dimensions = int(self._model.get_embedding_dimension() or 384)
         self.cache_size = 20_000
         self._cache: dict[str, NDArray[np.float32]] = {}
@@ -100,13 +127,14 @@ class Embedder:
         """Unit-length vectors, one row per text."""
         if not texts:
             return np.zeros((0, self.dimensions), dtype=np.float32)
-        vectors = self._model.encode(
-            texts,
-            batch_size=self.batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=False,
-        )
+        with self._serial:
+            vectors = self._model.encode(
+                texts,
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
         return np.asarray(vectors, dtype=np.float32)
 
     def encode_passages(
@@ -128,18 +156,19 @@ class Embedder:
         step = 4 * self.batch_size
         for at in range(0, len(order), step):
             part = order[at : at + step]
-            outputs: list[dict[str, Any]] = self._model.encode(
-                [texts[i] for i in part],
-                batch_size=self.batch_size,
-                output_value=None,
-                show_progress_bar=False,
-            )
-            offsets = self._model.tokenizer(
-                [texts[i] for i in part],
-                truncation=True,
-                max_length=self._model.max_seq_length,
-                return_offsets_mapping=True,
-            )["offset_mapping"]
+            with self._serial:
+                outputs: list[dict[str, Any]] = self._model.encode(
+                    [texts[i] for i in part],
+                    batch_size=self.batch_size,
+                    output_value=None,
+                    show_progress_bar=False,
+                )
+                offsets = self._model.tokenizer(
+                    [texts[i] for i in part],
+                    truncation=True,
+                    max_length=self._model.max_seq_length,
+                    return_offsets_mapping=True,
+                )["offset_mapping"]
             for i, out, spans in zip(part, outputs, offsets, strict=True):
                 vector = out["sentence_embedding"].float().numpy()
                 vectors[i] = vector / (np.linalg.norm(vector) or 1.0)
@@ -188,9 +217,10 @@ class Embedder:
         missing = [t for t in dict.fromkeys(texts) if t not in known]
         if missing:
             # output_value=None: every output of the pass, one dict per text.
-            outputs: list[dict[str, Any]] = self._model.encode(
-                missing, batch_size=self.batch_size, output_value=None, show_progress_bar=False
-            )
+            with self._serial:
+                outputs: list[dict[str, Any]] = self._model.encode(
+                    missing, batch_size=self.batch_size, output_value=None, show_progress_bar=False
+                )
             vectors: dict[str, NDArray[np.float32]] = {}
             for text, out in zip(missing, outputs, strict=True):
                 pooled = out["sentence_embedding"].float().numpy()

@@ -38,6 +38,21 @@ class ArticleTooLarge(IndexError_):
     """The article's text is over the size limit."""
 
 
+class WriteUncertain(StoreUnavailable):
+    """The store failed during a write, which may or may not have taken effect (a reply
+    lost after Chroma committed it): the same write again is safe."""
+
+    @classmethod
+    def of(cls, failure: StoreUnavailable) -> "WriteUncertain":
+        """The failure, said as what it means for the write."""
+        if isinstance(failure, cls):
+            return failure
+        return cls(
+            f"{failure} The write may or may not have taken effect; sending the same request "
+            "again is safe."
+        )
+
+
 @dataclass(frozen=True)
 class Submission:
     """An article as sent: its text (or a file's bytes and name) and optional metadata."""
@@ -117,7 +132,7 @@ class Ingest:
                 try:
                     waiting.append(self._queue(writer, submission, replace))
                 except StoreUnavailable as exc:
-                    failed = exc
+                    failed = WriteUncertain.of(exc)
                 except IndexError_ as exc:
                     waiting.append(exc)
             if failed is not None:
@@ -130,7 +145,7 @@ class Ingest:
             try:
                 writer.flush()
             except StoreUnavailable as exc:
-                waiting = [_unwritten(w, exc) for w in waiting]
+                waiting = [_unwritten(w, WriteUncertain.of(exc)) for w in waiting]
             yield from waiting
 
     def delete(self, article_id: str) -> None:
@@ -145,10 +160,13 @@ class Ingest:
                 f"article {article_id!r} is a story found on the page of article {host!r}: "
                 f"delete {host!r}"
             )
-        self.store.delete_sources([record.source])
+        try:
+            self.store.delete_sources([record.source])
+        except StoreUnavailable as exc:
+            raise WriteUncertain.of(exc) from exc
 
     def _queue(self, writer: SourceWriter, submission: Submission, replace: bool) -> Outcome:
-        prepared = self._prepare(submission)
+        prepared = self._prepare(submission, writer)
         name = f"{PREFIX}{prepared.article_id}"
         if any(w.name == name for w in writer.waiting):
             writer.flush()  # the same article twice in one batch: the second sees the first
@@ -170,7 +188,7 @@ class Ingest:
             prepared.article_id, chunks, status, [a.article_id for a in prepared.articles]
         )
 
-    def _prepare(self, submission: Submission) -> _Prepared:
+    def _prepare(self, submission: Submission, writer: SourceWriter) -> _Prepared:
         text = submission.read()
         size = len(text.encode("utf-8"))
         if size > self.max_bytes:
@@ -189,7 +207,8 @@ class Ingest:
             )
         meta = submission.meta()
         raw = RawArticle(f"{PREFIX}{article_id}", text, digest_of(text, meta, self.signature), meta)
-        return _Prepared(article_id, raw, articles_from(raw))
+        held = writer.held_elsewhere(raw.source)  # a teaser never takes another's id
+        return _Prepared(article_id, raw, articles_from(raw, held))
 
     def _record(self, article_id: str) -> Record | None:
         found = self.store.records_by_id([article_id])

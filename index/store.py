@@ -30,7 +30,7 @@ from chromadb.api.models.Collection import Collection
 from numpy.typing import NDArray
 
 from index.articles import Article
-from index.chroma import Hit, connect, day_number, reachable, to_article, to_hit
+from index.chroma import Hit, connect, day_number, reachable, steady, to_article, to_hits
 from index.chunk import Chunk
 from index.errors import IndexNotReady
 from index.settings import Settings
@@ -128,14 +128,14 @@ class Store:
         gone = [r.article_id for r in before if r.article_id not in kept]
         with reachable():
             if gone:  # teasers the new version of a page no longer has
-                self.articles.delete(ids=gone)
+                steady(self.articles, self.articles.delete, ids=gone)
             for source in sources:
                 old = sorted(
                     {r.version for r in before if r.source == source.name} - {source.version}
                 )
                 if old:
                     where: Any = {"$and": [{"source": source.name}, {"version": {"$in": old}}]}
-                    self.chunks.delete(where=where)
+                    steady(self.chunks, self.chunks.delete, where=where)
         if gone:
             self.bump()
         log.info(
@@ -149,8 +149,8 @@ class Store:
         with reachable():
             for i in range(0, len(names), 100):
                 where: Any = {"source": {"$in": list(names[i : i + 100])}}
-                self.chunks.delete(where=where)
-                self.articles.delete(where=where)
+                steady(self.chunks, self.chunks.delete, where=where)
+                steady(self.articles, self.articles.delete, where=where)
         self.bump()
 
     def bump(self) -> None:
@@ -171,6 +171,7 @@ class Store:
         dead = [
             cid
             for cid, meta in zip(ids, metadatas, strict=True)
+            if meta is not None
             if (str(meta["article_id"]), str(meta.get("version", ""))) not in live
             and float(meta.get("written_at", 0.0)) < cutoff
         ]
@@ -182,7 +183,9 @@ class Store:
     def _upsert(self, collection: Collection, rows: list[tuple[Any, ...]]) -> None:
         for i in range(0, len(rows), self.batch):
             ids, vectors, documents, metadatas = zip(*rows[i : i + self.batch], strict=True)
-            collection.upsert(
+            steady(
+                collection,
+                collection.upsert,
                 ids=list(ids),
                 embeddings=np.asarray(vectors, dtype=np.float32),
                 documents=list(documents),
@@ -194,8 +197,8 @@ class Store:
     def generation(self) -> str:
         """The current generation marker ("" before the first write)."""
         with reachable():
-            got = self.meta.get(ids=[_GENERATION], include=["metadatas"])
-        metas = got["metadatas"] or []
+            got = steady(self.meta, self.meta.get, ids=[_GENERATION], include=["metadatas"])
+        metas = [m for m in got["metadatas"] or [] if m is not None]
         return str(metas[0]["value"]) if metas else ""
 
     def records(self, **where: Any) -> list[Record]:
@@ -207,9 +210,10 @@ class Store:
         """The records of these articles (unknown ids left out)."""
         found: list[Record] = []
         for i in range(0, len(article_ids), PAGE):
+            part = list(article_ids[i : i + PAGE])
             with reachable():
-                got = self.articles.get(ids=list(article_ids[i : i + PAGE]), include=["metadatas"])
-            found += [_record(m) for m in got["metadatas"] or []]
+                got = steady(self.articles, self.articles.get, ids=part, include=["metadatas"])
+            found += [_record(m) for m in got["metadatas"] or [] if m is not None]
         return found
 
     def sources(self, origin: Origin) -> dict[str, str]:
@@ -224,9 +228,11 @@ class Store:
         for i in range(0, len(ids), 100):
             where: Any = {"article_id": {"$in": ids[i : i + 100]}}
             with reachable():
-                got = self.chunks.get(where=where, include=["documents", "metadatas"])
-            rows = zip(got["ids"], got["documents"] or [], got["metadatas"] or [], strict=True)
-            hits = [to_hit(cid, doc, meta, 0.0) for cid, doc, meta in rows]
+                got = steady(
+                    self.chunks, self.chunks.get, where=where, include=["documents", "metadatas"]
+                )
+            metas = got["metadatas"] or []
+            hits = to_hits(got["ids"], got["documents"] or [], metas, [0.0] * len(metas))
             found += [h for h in hits if (h.article_id, h.version) in wanted]
         return found
 
@@ -239,18 +245,17 @@ class Store:
             {"$and": [{"day": {"$gte": days[0]}}, {"day": {"$lte": days[1]}}]} if days else None
         )
         with reachable():
-            result = self.chunks.query(
-                query_embeddings=[vector],  # type: ignore[arg-type]
+            result = steady(
+                self.chunks,
+                self.chunks.query,
+                query_embeddings=[vector],
                 n_results=k,
                 where=where,
                 include=["documents", "metadatas", "distances"],
             )
         ids, docs = result["ids"][0], (result["documents"] or [[]])[0]
         metas, dists = (result["metadatas"] or [[]])[0], (result["distances"] or [[]])[0]
-        return [
-            to_hit(i, d, m, 1.0 - float(dist))
-            for i, d, m, dist in zip(ids, docs, metas, dists, strict=True)
-        ]
+        return to_hits(ids, docs, metas, [1.0 - float(d) for d in dists])
 
     def chunks_by_id(self, chunk_ids: Sequence[str]) -> tuple[list[Hit], NDArray[np.float32]]:
         """The named chunks (in the order given, unknown ids left out) and their vectors;
@@ -258,23 +263,61 @@ class Store:
         if not chunk_ids:
             return [], np.zeros((0, 0), dtype=np.float32)
         with reachable():
-            got = self.chunks.get(
-                ids=list(chunk_ids), include=["documents", "metadatas", "embeddings"]
+            got = steady(
+                self.chunks,
+                self.chunks.get,
+                ids=list(chunk_ids),
+                include=["documents", "metadatas", "embeddings"],
             )
         docs, metas = got["documents"] or [], got["metadatas"] or []
         vectors = np.asarray(got["embeddings"], dtype=np.float32)
-        position = {cid: i for i, cid in enumerate(got["ids"])}
+        # A row being deleted comes back without metadata: it is left out (`to_hits`).
+        position = {cid: i for i, cid in enumerate(got["ids"]) if metas[i] is not None}
         order = [position[c] for c in chunk_ids if c in position]
-        hits = [to_hit(got["ids"][i], docs[i], metas[i], 0.0) for i in order]
+        ids = [got["ids"][i] for i in order]
+        hits = to_hits(ids, [docs[i] for i in order], [metas[i] for i in order], [0.0] * len(order))
         return hits, vectors[order] if order else vectors
 
     def article(self, article_id: str) -> Article | None:
         """One article with its cleaned text, or None."""
         with reachable():
-            got = self.articles.get(ids=[article_id], include=["documents", "metadatas"])
-        if not got["ids"]:
+            got = steady(
+                self.articles,
+                self.articles.get,
+                ids=[article_id],
+                include=["documents", "metadatas"],
+            )
+        if not got["ids"] or not got["metadatas"] or got["metadatas"][0] is None:
             return None
         return to_article((got["metadatas"] or [{}])[0], (got["documents"] or [""])[0])
+
+    def article_page(self, limit: int, offset: int = 0) -> tuple[list[tuple[Article, int]], int]:
+        """`limit` articles from `offset` on, in the store's order, without their text (the
+        text field empty), each with its length in characters; and the offset of the next
+        page (0: none). Only a record written before lengths were kept has its text read."""
+        with reachable():
+            got = steady(
+                self.articles, self.articles.get, include=["metadatas"], limit=limit, offset=offset
+            )
+        metas = [m for m in got["metadatas"] or [] if m is not None]
+        unknown = [str(m["article_id"]) for m in metas if not isinstance(m.get("characters"), int)]
+        lengths = {}
+        for i in range(0, len(unknown), 100):
+            part = unknown[i : i + 100]
+            with reachable():
+                old = steady(self.articles, self.articles.get, ids=part, include=["documents"])
+            lengths.update(
+                {a: len(d or "") for a, d in zip(old["ids"], old["documents"] or [], strict=True)}
+            )
+        page = [
+            (
+                to_article(m, ""),
+                _length(m.get("characters")) or lengths.get(str(m["article_id"]), 0),
+            )
+            for m in metas
+        ]
+        more = len(got["ids"]) == limit
+        return page, offset + limit if more else 0
 
     def list_articles(self) -> list[Article]:
         """Every article, with text, ordered by source then id."""
@@ -304,14 +347,27 @@ def _read_all(
     ids: list[str] = []
     documents: list[Any] = []
     metadatas: list[Any] = []
+    seen = 0
     while True:
         with reachable():
-            got = collection.get(where=where, include=include, limit=PAGE, offset=len(ids))
-        ids += got["ids"]
-        documents += got["documents"] or []
-        metadatas += got["metadatas"] or []
+            got = steady(
+                collection, collection.get, where=where, include=include, limit=PAGE, offset=seen
+            )
+        seen += len(got["ids"])
+        docs: list[Any] = list(got["documents"] or [])
+        metas = got["metadatas"]
+        # A row being deleted by another process comes back without metadata: left out.
+        keep = [n for n in range(len(got["ids"])) if metas is None or metas[n] is not None]
+        ids += [got["ids"][n] for n in keep]
+        documents += [docs[n] for n in keep] if docs else []
+        metadatas += [metas[n] for n in keep] if metas else []
         if len(got["ids"]) < PAGE:
             return ids, documents, metadatas
+
+
+def _length(value: Any) -> int:
+    """A record's length in characters, 0 when it has none (written before lengths were kept)."""
+    return value if isinstance(value, int) else 0
 
 
 def _record(meta: Any) -> Record:
@@ -364,6 +420,7 @@ def _article_rows(source: Source) -> list[tuple[Any, ...]]:
             "version": source.version,
             "origin": source.origin,
             "chunks": len(chunks),
+            "characters": len(article.text),
             "committed_at": now,
         }
         rows.append((article.article_id, centroid, article.text, meta))

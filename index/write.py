@@ -2,6 +2,7 @@
 one short article at a time, and Chroma on a few large calls than on many small ones. The
 indexer (`index.build`) and articles sent over HTTP (`index.ingest`) both write this way."""
 
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from index.articles import Article
@@ -64,6 +65,19 @@ class SourceWriter:
         if self.chunks >= FLUSH_CHUNKS:
             self.flush()
         return count
+
+    def held_elsewhere(
+        self, name: str, reserved: Collection[str] = ()
+    ) -> Callable[[list[str]], set[str]]:
+        """Which of some ids an article of another source holds: in the store, in this batch,
+        or among `reserved` (ids other sources of the same run will take)."""
+
+        def held(ids: list[str]) -> set[str]:
+            queued = {a.article_id for w in self.waiting if w.name != name for a, _ in w.articles}
+            stored = {r.article_id for r in self.store.records_by_id(ids) if r.source != name}
+            return (stored | queued | set(reserved)) & set(ids)
+
+        return held
 
     def flush(self) -> None:
         """Embed every waiting chunk in one call and write the sources."""

@@ -34,6 +34,11 @@ ANSWERS = Counter(
     "Answers by how they were made (extractive, generated, fallback) and whether refused.",
     ["mode", "refused"],
 )
+QUEUED = Gauge(
+    "newsrag_queue_questions",
+    "Questions being answered or waiting for a turn (RAG_MAX_ANSWERING, RAG_MAX_WAITING).",
+    multiprocess_mode="livesum",
+)
 INDEX_ARTICLES = Gauge("newsrag_index_articles", "Articles in the index.", multiprocess_mode="max")
 INDEX_CHUNKS = Gauge("newsrag_index_chunks", "Chunks in the index.", multiprocess_mode="max")
 

@@ -179,8 +179,16 @@ class Settings(IndexSettings):
     max_connections: int = Field(
         200,
         ge=1,
-        description="Open connections and requests in progress a worker takes; past it new "
-        "requests get 503.",
+        description="Open connections a worker takes; past it the oldest connection still "
+        "sending its headers (or idle) is closed for the new one, and when every one is "
+        "busy with a request the new one gets 503.",
+    )
+    max_connections_per_address: int = Field(
+        50,
+        ge=1,
+        description="Open connections a worker takes from one client address, counted the "
+        "same way, so that one address cannot take them all (behind a proxy every caller "
+        "has its address: raise it to RAG_MAX_CONNECTIONS).",
     )
 
     @field_validator("allowed_hosts", mode="before")

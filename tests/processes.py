@@ -96,3 +96,24 @@ def wait_until_healthy(base_url: str, thread: threading.Thread, timeout: float =
             pass
         time.sleep(0.1)
     raise RuntimeError(f"the app at {base_url} did not become healthy")
+
+
+@contextmanager
+def served(app: FastAPI, settings: object, timeout: float = 120) -> Iterator[tuple[str, int]]:
+    """The app under the uvicorn configuration `python -m service` runs (`server_config`: its
+    protocol, limits and timeouts), in a thread on a free loopback port; yields the address."""
+    from service.api.server import server_config
+
+    port = free_port()
+    server = uvicorn.Server(server_config(app, settings, "127.0.0.1", port))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started, "the server did not start"
+    try:
+        yield "127.0.0.1", port
+    finally:
+        server.should_exit = True
+        thread.join(timeout=20)

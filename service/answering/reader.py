@@ -27,6 +27,7 @@ import torch
 from numpy.typing import NDArray
 from torch import nn
 
+from index.embed import SerialTokenizer
 from index.encoder import OnnxEncoder, usable
 
 # The model reads at most this many word pieces of a pair; a question and a sentence with its
@@ -164,7 +165,10 @@ class Reader:
                 f"({meta.get('format')}, this code reads {FORMAT}): run `make train-reader`"
             )
         self.batch_size = batch_size
-        self.tokenizer = AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        # Answers may run in several threads at once (RAG_MAX_ANSWERING over 1).
+        self.tokenizer = SerialTokenizer(
+            AutoTokenizer.from_pretrained(str(path), local_files_only=True)
+        )
         self.head = Head(int(json.loads((path / "config.json").read_text())["hidden_size"]))
         self.head.load_state_dict(torch.load(path / WEIGHTS_FILE, weights_only=True))
         self.head.eval()

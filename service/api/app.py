@@ -15,7 +15,7 @@ from index import logs
 from index.embed import Embedder
 from service.answering.chat import ChatBackend
 from service.api import errors, openapi
-from service.api.auth import GUARDED, Gate, requires
+from service.api.auth import GUARDED, Gate, KeysFirst, requires
 from service.api.error_models import responses
 from service.api.middleware import AllowedHosts, BodyLimits, Limit, SecurityHeaders
 from service.api.observe import RequestContext, Work
@@ -79,13 +79,14 @@ def create_app(
     )
     app.mount("/docs/assets", docs.assets, name="docs-assets")
     # The last added runs first: the request's id and deadline, headers on every answer,
-    # then the host, then the body.
+    # then the host, then the key (from the headers), then the body.
     app.add_middleware(
         BodyLimits,
         limits=body_limits(settings),
         default=Limit("*", "/", settings.max_body_bytes, "RAG_MAX_BODY_BYTES"),
         timeout=settings.body_timeout,
     )
+    app.add_middleware(KeysFirst, gate=app.state.gate)
     app.add_middleware(AllowedHosts, hosts=settings.allowed_hosts)
     app.add_middleware(SecurityHeaders)
     app.add_middleware(

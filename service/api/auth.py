@@ -18,7 +18,10 @@ import logging
 from collections.abc import Callable, Sequence
 
 from fastapi import HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Receive, Scope, Send
 
+from service.api.middleware import refuse
 from service.api.ratelimit import RateLimiter
 from service.keys import ApiKey
 
@@ -35,11 +38,11 @@ class Gate:
         self.keys = list(keys)
         self.limiter = limiter
 
-    def check(self, request: Request, scope: str) -> str:
-        """The caller's name; HTTPException 401, 403 or 429 otherwise."""
+    def check(self, request: Request, scope: str, count: bool = True) -> str:
+        """The caller's name; HTTPException 401, 403 or 429 (when `count`ed) otherwise."""
         caller = self._caller(request, scope)
         request.state.caller = caller
-        if self.limiter is not None:
+        if self.limiter is not None and count:
             wait = self.limiter.hit(caller)
             if wait is not None:
                 raise HTTPException(
@@ -83,12 +86,51 @@ class Gate:
 _DOING = {"ask": "ask or read", "write": "add, replace or delete articles", "admin": "read metrics"}
 
 
+def scope_of(method: str, path: str) -> str | None:
+    """The scope a request needs, from its method and path alone (None: none); each route
+    names its scope as a dependency too, which checks the same."""
+    if path == "/metrics":
+        return "admin"
+    if path.startswith("/api/articles") and method in ("POST", "PUT", "DELETE"):
+        return "write"
+    if path.startswith(("/api/", "/v1/")):
+        return "ask"
+    return None
+
+
+class KeysFirst:
+    """Checks a request's key, scope and rate limit from its headers, before a byte of its
+    body is read: a caller without a key can neither hold a connection sending a body for
+    RAG_BODY_TIMEOUT nor have one parsed (a malformed body once got 422, not 401, and went
+    uncounted by the rate limit)."""
+
+    def __init__(self, app: ASGIApp, gate: Gate) -> None:
+        self.app, self.gate = app, gate
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        needed = scope_of(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if needed is not None:
+            request = Request(scope)
+            try:
+                if self.gate.limiter is None:
+                    self.gate.check(request, needed)
+                else:  # the limiter's counters are a file or a server
+                    await run_in_threadpool(self.gate.check, request, needed)
+            except HTTPException as exc:
+                await refuse(scope, send, exc.status_code, str(exc.detail), exc.headers)
+                return
+            request.state.checked = needed
+        await self.app(scope, receive, send)
+
+
 def requires(scope: str) -> Callable[[Request], str]:
-    """A dependency: the request's caller, allowed `scope` (see `Gate.check`)."""
+    """A dependency: the request's caller, allowed `scope` (see `Gate.check`; counted once,
+    by `KeysFirst` when it checked the request)."""
 
     def dependency(request: Request) -> str:
         gate: Gate = request.app.state.gate
-        return gate.check(request, scope)
+        checked = getattr(request.state, "checked", None)
+        return gate.check(request, scope, count=checked is None)
 
     dependency.__name__ = f"requires_{scope}"
     return dependency

@@ -8,7 +8,7 @@ untouched.
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from starlette.datastructures import Headers
@@ -57,18 +57,35 @@ class AllowedHosts:
 
     def __init__(self, app: ASGIApp, hosts: Sequence[str]) -> None:
         self.app = app
-        self.hosts = set(hosts)
+        self.any = "*" in hosts
+        self.hosts = {host_and_port(h) for h in hosts}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or "*" in self.hosts:
+        if scope["type"] != "http" or self.any:
             await self.app(scope, receive, send)
             return
-        host = Headers(scope=scope).get("host", "").split(":")[0]
-        if host in self.hosts:
+        given = Headers(scope=scope).get("host", "")
+        name, port = host_and_port(given)
+        if (name, None) in self.hosts or (name, port) in self.hosts:
             await self.app(scope, receive, send)
             return
-        detail = f"this service does not answer to the host {host!r} (RAG_ALLOWED_HOSTS)"
+        detail = f"this service does not answer to the host {given!r} (RAG_ALLOWED_HOSTS)"
         await refuse(scope, send, 400, detail)
+
+
+def host_and_port(value: str) -> tuple[str, str | None]:
+    """A Host header, or an entry of RAG_ALLOWED_HOSTS, as (name, port or None), the name in
+    lower case and an IPv6 literal without its brackets: `[::1]:8000` is ("::1", "8000"),
+    `localhost` ("localhost", None). An entry with a port allows only that port (the
+    port was once compared as part of the name, so such an entry never matched)."""
+    value = value.strip().lower()
+    if value.startswith("["):
+        name, _, rest = value[1:].partition("]")
+        return name, rest.removeprefix(":") or None
+    if value.count(":") == 1:
+        name, _, port = value.partition(":")
+        return name, port or None
+    return value, None  # a name, or a bare IPv6 address
 
 
 @dataclass(frozen=True)
@@ -148,13 +165,16 @@ class BodyLimits:
                 return b"".join(parts)
 
 
-async def refuse(scope: Scope, send: Send, status: int, detail: str) -> None:
+async def refuse(
+    scope: Scope, send: Send, status: int, detail: str, extra: Mapping[str, str] | None = None
+) -> None:
     """A JSON error that also closes the connection: the rest of the body is not read."""
     content = json.dumps(error_body(scope.get("path", "/"), status, detail)).encode()
     headers = [
         (b"content-type", b"application/json"),
         (b"content-length", str(len(content)).encode()),
         (b"connection", b"close"),
+        *((k.lower().encode(), v.encode()) for k, v in (extra or {}).items()),
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": content})

@@ -22,8 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from index.logs import request_id
 from service.answering.deadline import deadline
-from service.answering.errors import AnswerTimeout
-from service.metrics import REQUEST_SECONDS, REQUESTS
+from service.answering.errors import AnswerTimeout, ServiceError
+from service.metrics import QUEUED, REQUEST_SECONDS, REQUESTS
 
 log = logging.getLogger("service.requests")
 T = TypeVar("T")
@@ -65,19 +65,25 @@ class Work:
                     headers={"Retry-After": str(wait)},
                 )
             self._admitted += 1
+            QUEUED.inc()
         return Ticket(self)
 
     def _done(self, took: float | None) -> None:
         with self._lock:
             self._admitted -= 1
+            QUEUED.dec()
             if took is not None:
                 self._pace = 0.8 * self._pace + 0.2 * took
+
+
+class Abandoned(ServiceError):
+    """The work's turn came after its client had left (`Ticket.abandon`)."""
 
 
 class Ticket:
     """A question's place: `with ticket:` waits for a turn (within the request's deadline,
     else AnswerTimeout) and holds it while the work runs. `abandon` gives the place back
-    when the work never started."""
+    when the work never started; a ticket abandoned while it waits never runs."""
 
     def __init__(self, work: Work) -> None:
         self.work = work
@@ -95,7 +101,11 @@ class Ticket:
                 "service is busy, ask again"
             )
         with self._lock:
-            self._state = "running"
+            abandoned = self._state == "done"
+            self._state = "running" if not abandoned else "done"
+        if abandoned:  # its client left while it waited: the place is already given back
+            self.work._slots.release()
+            raise Abandoned("the client left before the answer's turn came")
         self._started = time.perf_counter()
         return self
 
@@ -104,6 +114,11 @@ class Ticket:
     ) -> None:
         self.work._slots.release()
         self._finish(time.perf_counter() - self._started)
+
+    @property
+    def abandoned(self) -> bool:
+        """True once the place was given back."""
+        return self._state == "done"
 
     def abandon(self) -> None:
         """Give the place back if the work never took its turn."""

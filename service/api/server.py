@@ -1,13 +1,17 @@
 """Serving the app: uvicorn with the transport limits of the settings.
 
 uvicorn bounds idle keep-alive connections and the connections a worker takes
-(`limit_concurrency`, 503 past it), but gives a client unlimited time to send its headers
-(thirty sockets trickling one header line each would hold the server), and h11 limits the
-size of headers only while they are incomplete. `BoundedH11Protocol` answers 408 and closes
-when a request's headers are not complete within `header_timeout` seconds, counted from the
-connection (or from the first byte of the next request on a kept-alive one), and 431 when
-they are larger than `max_header_bytes`. The body's
-deadline and size are the app's (`service.api.limits`), so they hold under any server.
+(`limit_concurrency`, 503 past it, to everyone), but gives a client unlimited time to send
+its headers (thirty sockets trickling one header line each would hold the server), and h11
+limits the size of headers only while they are incomplete. `BoundedH11Protocol` answers 408
+and closes when a request's headers are not complete within `header_timeout` seconds,
+counted from the connection (or from the first byte of the next request on a kept-alive
+one), and 431 when they are larger than `max_header_bytes`. It caps a worker's connections,
+in all and per client address, by closing the oldest connection with no request under way
+to make room for a new one (`_make_room`): sockets trickling their headers no longer shut
+out every other caller, and a caller without a key cannot hold one sending a body (the key
+is checked first, `service.api.auth.KeysFirst`). The body's deadline and size are the
+app's (`service.api.middleware`), so they hold under any server.
 """
 
 import asyncio
@@ -39,11 +43,21 @@ _M_ARENA_MAX = -8  # glibc's mallopt parameter number
 
 
 class LimitedConfig(uvicorn.Config):
-    """uvicorn's configuration plus the deadline for a request's headers."""
+    """uvicorn's configuration plus the deadline for a request's headers and the connection
+    caps (`BoundedH11Protocol`)."""
 
-    def __init__(self, app: Any, *, header_timeout: float, **options: Any) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        header_timeout: float,
+        max_connections: int | None = None,
+        max_per_address: int | None = None,
+        **options: Any,
+    ) -> None:
         super().__init__(app, **options)
         self.header_timeout = header_timeout
+        self.max_connections, self.max_per_address = max_connections, max_per_address
 
 
 class BoundedH11Protocol(H11Protocol):
@@ -59,15 +73,62 @@ class BoundedH11Protocol(H11Protocol):
         super().__init__(config, server_state, app_state, _loop)
         self.header_timeout = float(getattr(config, "header_timeout", 10.0))
         self.max_header_bytes = config.h11_max_incomplete_event_size or 16 * 1024
+        self.caps = (
+            getattr(config, "max_per_address", None),
+            getattr(config, "max_connections", None),
+        )
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
+        self._waiting_since = 0.0
+        self._over: str | None = None  # the cap a new connection found full
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._waiting_since = self.loop.time()
+        self._over = self._make_room()
         self._arm()
 
+    @property
+    def waiting(self) -> bool:
+        """No request under way: its headers not yet whole, or idle between requests."""
+        return self.conn.their_state is h11.IDLE and not self.transport.is_closing()
+
+    def _make_room(self) -> str | None:
+        """Within the caps (per client address, then in all), the oldest waiting connection
+        is closed for this one: trickling headers cannot hold a worker's connections, and a
+        caller that sends its request at once always gets in. With every connection busy
+        with a request, this one gets 503 once it sends its request: the setting it is
+        over, else None."""
+        host = self.client[0] if self.client else None
+        for cap, same_address in zip(self.caps, (True, False), strict=True):
+            if cap is None:
+                continue
+            others = [
+                c
+                for c in self.connections
+                if isinstance(c, BoundedH11Protocol)
+                and c is not self
+                and not c.transport.is_closing()
+                and (not same_address or (c.client and c.client[0] == host))
+            ]
+            if len(others) < cap:
+                continue
+            oldest = min(
+                (c for c in others if c.waiting), key=lambda c: c._waiting_since, default=None
+            )
+            if oldest is None:
+                return "RAG_MAX_CONNECTIONS_PER_ADDRESS" if same_address else "RAG_MAX_CONNECTIONS"
+            oldest.transport.close()
+        return None
+
     def data_received(self, data: bytes) -> None:
+        if self._over is not None:  # answered once it asks, so that it reads the answer
+            detail = f"the service has too many connections open; try again ({self._over})"
+            self._refuse(503, "Service Unavailable", detail)
+            return
         if self.conn.their_state is h11.IDLE:
+            if self._header_timer is None:
+                self._waiting_since = self.loop.time()
             self._arm()  # a new request on a kept-alive connection
             # h11 limits only headers still incomplete; headers sent whole in one piece are
             # counted here (a terminator split across pieces is over-counted by 3 bytes).
@@ -148,7 +209,10 @@ def server_config(
         h11_max_incomplete_event_size=settings.max_header_bytes,
         header_timeout=settings.header_timeout,
         timeout_keep_alive=settings.keep_alive,
-        limit_concurrency=settings.max_connections,
+        # Not uvicorn's limit_concurrency, which counts every open connection, trickling
+        # ones included, and answers 503 to everyone past it: BoundedH11Protocol's caps.
+        max_connections=settings.max_connections,
+        max_per_address=settings.max_connections_per_address,
         # A worker starting (model, index) while another computes answers on the same two
         # cores can take longer than uvicorn's 5 s to answer its supervisor's ping, which
         # then killed and restarted it over and over under load.

@@ -29,6 +29,7 @@ from typing import Any
 
 from fastapi.sse import KEEPALIVE_COMMENT, EventSourceResponse, ServerSentEvent, format_sse_event
 from pydantic import BaseModel, Field
+from starlette.types import Receive, Scope, Send
 
 from index.errors import IndexError_
 from service.answering.errors import ServiceError
@@ -166,20 +167,42 @@ def respond(
 ) -> EventSourceResponse:
     """The events as a text/event-stream response with keep-alive pings; the events are
     made once the ticket's turn comes (`service.api.observe.Work`)."""
-    return EventSourceResponse(keep_alive(items, ping, ticket), headers=NO_BUFFERING)
+    stop = threading.Event()
+    return _Stream(keep_alive(items, ping, ticket, stop), stop, ticket)
+
+
+class _Stream(EventSourceResponse):
+    """The response, which gives the ticket's place back and stops the work however it ends:
+    a client that hangs up before the first byte ends it before its body is ever iterated,
+    so the events' own `finally` never runs (every place of the queue was once lost so)."""
+
+    def __init__(self, body: Iterator[bytes], stop: threading.Event, ticket: Ticket | None):
+        super().__init__(body, headers=NO_BUFFERING)
+        self.stop, self.ticket = stop, ticket
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self.stop.set()
+            if self.ticket is not None:
+                self.ticket.abandon()
 
 
 def keep_alive(
-    items: Iterator[ServerSentEvent], ping: float, ticket: Ticket | None = None
+    items: Iterator[ServerSentEvent],
+    ping: float,
+    ticket: Ticket | None = None,
+    stop: threading.Event | None = None,
 ) -> Iterator[bytes]:
     """The encoded events, and a ping comment after every `ping` seconds without one.
 
     The events are produced in a worker thread so that a model that writes nothing for a
     while does not silence the stream; the worker stops at its next event once the client
-    has gone.
+    has gone (or `stop` is set).
     """
     found: queue.Queue[object] = queue.Queue()
-    stop = threading.Event()
+    stop = stop or threading.Event()
     # In this request's context: its id on the log lines, its deadline on the answer.
     context = contextvars.copy_context()
     worker = threading.Thread(
@@ -191,6 +214,8 @@ def keep_alive(
             try:
                 item = found.get(timeout=ping)
             except queue.Empty:
+                if stop.is_set():
+                    return
                 yield KEEPALIVE_COMMENT
                 continue
             if item is _END:
@@ -211,6 +236,8 @@ def _pump(
     stop: threading.Event,
     ticket: Ticket | None,
 ) -> None:
+    if stop.is_set():  # the client left before the worker began
+        return
     try:
         with ticket if ticket is not None else contextlib.nullcontext():
             for item in items:

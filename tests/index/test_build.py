@@ -178,6 +178,34 @@ def test_sync_two_files_with_one_stem_indexes_the_rest(
     assert set(again.skipped) == {skipped} and not again.changed
 
 
+TEASER_PAGE = (
+    "The harbour of Port Veltrano reopened on Monday after a storm closed it for a week. "
+    "Forty trawlers returned to the northern quay within hours, the harbour master said.\n\n"
+    "Tram depot opens\n\n"
+    "The city opened its new tram depot on Tuesday, with room for forty trams and a "
+    "workshop that repairs their wheels overnight.\n\n"
+    "Keep reading"
+)
+
+
+def test_sync_teaser_skips_the_id_of_another_seed_file(tmp_path: Path, embedder: Embedder) -> None:
+    """`report.txt`'s teaser once took the id `report-2`, the article of `report-2.txt`."""
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "report-2.txt").write_text(
+        "The orchestra of Lorvik played its last concert of the season on Sunday night.",
+        encoding="utf-8",
+    )
+    (seeds / "report.txt").write_text(TEASER_PAGE, encoding="utf-8")
+    settings = make_settings(seeds, tmp_path / "data")
+    store = open_store(settings)
+    sync(settings, store, embedder)
+    other = store.article("report-2")
+    assert other is not None and other.source == "report-2.txt" and "Lorvik" in other.text
+    teaser = store.article("report-3")
+    assert teaser is not None and teaser.source == "report.txt" and "tram" in teaser.text
+
+
 def test_reads_of_every_row_go_in_pages(
     seeds_copy: Path, tmp_path: Path, embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:

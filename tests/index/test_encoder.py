@@ -123,3 +123,52 @@ def test_every_entry_command_exports_the_model_on_a_fresh_clone(
         check=True,
     ).stdout
     assert "-m index.encoder --out models/encoder" in plan
+
+
+def test_embedder_tokenizer_never_called_by_two_threads_at_once(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its padding and truncation are state of one shared tokenizer: a search beside a write
+    once had a padded batch come back unpadded ("setting an array element with a
+    sequence"). Each call is held open a moment here, so any overlap shows."""
+    import threading
+    import time
+
+    from transformers.tokenization_utils_base import PreTrainedTokenizerBase
+
+    real = PreTrainedTokenizerBase.__call__
+    inside, overlaps = [0], []
+    lock = threading.Lock()
+
+    def probed(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            inside[0] += 1
+            if inside[0] > 1:
+                overlaps.append(inside[0])
+        try:
+            time.sleep(0.01)
+            return real(self, *args, **kwargs)
+        finally:
+            with lock:
+                inside[0] -= 1
+
+    monkeypatch.setattr(PreTrainedTokenizerBase, "__call__", probed)
+    failures: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(5):
+                texts = [f"{TEXTS[1]} ({n}, {i})", TEXTS[0]]
+                if n % 2:
+                    embedder.encode(texts)
+                else:
+                    embedder.encode_passages(texts, [[(0, 10)], [(0, 3)]])
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not failures and not overlaps, (failures, len(overlaps))

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from pathlib import PurePath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import StreamingResponse
 from pydantic import ValidationError
@@ -30,6 +30,7 @@ from service.api.auth import GUARDED, requires
 from service.api.deps import ComponentsDep, StoreDep
 from service.api.error_models import REF, responses
 from service.api.errors import field_message, status_for
+from service.api.observe import within_deadline
 from service.components import Components
 
 router = APIRouter(prefix="/api", tags=["articles"])
@@ -47,7 +48,8 @@ WRITE_ERRORS = responses(
     503,
     *GUARDED,
     s413="The request body is over its limit, or the article over RAG_MAX_ARTICLE_BYTES",
-    s503="The store cannot be reached; nothing was written",
+    s503="The store failed; the write may or may not have taken effect, and sending it "
+    "again is safe",
 )
 WRITTEN = {"application/json": {"schema": {"$ref": REF + "ArticleWritten"}}}
 ARTICLE_BODY = {
@@ -76,18 +78,38 @@ def get_ingest(components: ComponentsDep) -> Ingest:
 
 
 IngestDep = Annotated[Ingest, Depends(get_ingest)]
+PageLimit = Annotated[int, Query(ge=1, le=1000, description="Articles in the page (1-1000).")]
+Cursor = Annotated[
+    str | None,
+    Query(pattern=r"^[0-9]{1,9}$", description="Where the page starts: from the last `Link`."),
+]
 
 
 @router.get(
     "/articles",
     response_model=list[ArticleSummary],
     dependencies=READING,
-    responses=responses(400, 500, 503, *GUARDED),
+    responses={
+        200: {
+            "description": "A page of articles' metadata; when more follow, the `Link` header "
+            'names the next page (`</api/articles?limit=…&cursor=…>; rel="next"`).'
+        },
+        **responses(400, 422, 500, 503, 504, *GUARDED),
+    },
 )
-async def list_articles(store: StoreDep) -> list[ArticleSummary]:
-    """List every indexed article with its metadata."""
-    articles = await run_in_threadpool(store.list_articles)
-    return [ArticleSummary(**asdict(a), characters=len(a.text)) for a in articles]
+async def list_articles(
+    store: StoreDep,
+    request: Request,
+    response: Response,
+    limit: PageLimit = 1000,
+    cursor: Cursor = None,
+) -> list[ArticleSummary]:
+    """List the indexed articles' metadata, a page at a time (`Link` names the next page)."""
+    page, after = await within_deadline(store.article_page, limit, int(cursor or 0))
+    if after:
+        path = request.url.path
+        response.headers["Link"] = f'<{path}?limit={limit}&cursor={after}>; rel="next"'
+    return [ArticleSummary(**asdict(a), characters=n) for a, n in page]
 
 
 @router.get(
@@ -185,8 +207,9 @@ async def add_articles_bulk(
     request: Request, ingest: IngestDep, components: ComponentsDep
 ) -> StreamingResponse:
     """Add or replace many articles, one JSON object a line, answered line by line."""
-    lines = (await request.body()).decode("utf-8", "replace").splitlines()
-    parsed = [(n, _parse_line(n, text)) for n, text in enumerate(lines, start=1) if text.strip()]
+    # JSON Lines end at "\n" only: U+2028, U+2029 and U+0085 may stand unescaped in a string.
+    lines = (await request.body()).split(b"\n")
+    parsed = [(n, _parse_line(n, line)) for n, line in enumerate(lines, start=1) if line.strip()]
     submissions = [p for _, p in parsed if isinstance(p, Submission)]
 
     def results() -> Iterator[str]:
@@ -215,9 +238,23 @@ async def _submission(request: Request, article_id: str | None = None) -> Submis
 
 async def _upload(request: Request, article_id: str | None) -> Submission:
     form = await request.form()
+    unknown = sorted(set(form.keys()) - {"file", *UPLOAD_FIELDS})
+    repeated = sorted(f for f in set(form.keys()) if len(form.getlist(f)) > 1)
+    if unknown or repeated:  # refused, as the JSON route refuses them, never ignored
+        errors = [{"type": "extra_forbidden", "loc": (f,), "msg": ""} for f in unknown]
+        errors += [
+            {"type": "value_error", "loc": (f,), "msg": f"sent {len(form.getlist(f))} times"}
+            for f in repeated
+        ]
+        if form.get("file") is None or isinstance(form.get("file"), str):
+            errors.append({"type": "missing", "loc": ("file",), "msg": ""})
+        raise RequestValidationError(errors)
     upload = form.get("file")
     if upload is None or isinstance(upload, str):
         raise HTTPException(422, "file: a multipart upload needs one file, in the field `file`")
+    given = form.get("id")
+    if article_id is not None and isinstance(given, str) and given not in ("", article_id):
+        raise HTTPException(422, f"id: {given!r} in the body differs from the address")
     name = upload.filename or "upload.txt"
     if PurePath(name).suffix.lower() not in SUFFIXES:
         raise HTTPException(415, f"{name}: only .txt, .md and .html files are read")
@@ -246,7 +283,12 @@ async def _written(outcome: Outcome, response: Response, components: Components)
     return ArticleWritten(**asdict(outcome))
 
 
-def _parse_line(n: int, text: str) -> Submission | BulkLine:
+def _parse_line(n: int, line: bytes) -> Submission | BulkLine:
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:  # refused, as the JSON route refuses it, never mended
+        detail = f"the line is not UTF-8 text (byte {exc.start + 1} is {line[exc.start]:#04x})"
+        return BulkLine(line=n, code=422, status="error", detail=detail)
     try:
         return ArticleIn.model_validate_json(text).submission()
     except ValidationError as exc:

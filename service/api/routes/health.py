@@ -1,6 +1,6 @@
 """GET /health: ready or not, and what the index holds."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from starlette.concurrency import run_in_threadpool
 
 from index.embed import MODEL_NAME
@@ -27,3 +27,10 @@ async def health(store: StoreDep, settings: SettingsDep) -> Health:
         model=MODEL_NAME,
         answer_backend=settings.answer_backend,
     )
+
+
+@router.head("/health", include_in_schema=False)
+async def health_head(store: StoreDep) -> Response:
+    """`GET /health` without its body, for probes that send HEAD."""
+    await run_in_threadpool(store.require_ready)
+    return Response(status_code=200)

@@ -267,3 +267,140 @@ def test_add_article_upload_request_metadata_wins_over_page(client: TestClient) 
     stored = client.get(f"{ARTICLES}/depot2").json()
     assert (stored["title"], stored["published"]) == ("Depot open again", "2025-11-21")
     assert stored["url"] == "https://courier.example/tram-depot"
+
+
+TEASER_PAGE = (
+    "The harbour of Port Veltrano reopened on Monday after a storm closed it for a week. "
+    "Forty trawlers returned to the northern quay within hours, the harbour master said.\n\n"
+    "Tram depot opens\n\n"
+    "The city opened its new tram depot on Tuesday, with room for forty trams and a "
+    "workshop that repairs their wheels overnight.\n\n"
+    "Keep reading"
+)
+
+
+def test_add_article_teaser_id_never_replaces_another_article(client: TestClient) -> None:
+    """A teaser's id was `<id>-2` even when another article held it, which it replaced
+    (and `DELETE` of that article then answered 409)."""
+    victim = {"id": "victim-2", "text": HARBOUR.replace("Veltrano", "Orvane")}
+    assert client.post(ARTICLES, json=victim).status_code == 201
+    page = client.post(ARTICLES, json={"id": "victim", "text": TEASER_PAGE})
+    assert page.status_code == 201, page.text
+    assert page.json()["articles"] == ["victim", "victim-3"]
+    assert "Orvane" in client.get(f"{ARTICLES}/victim-2").json()["text"]
+    assert "tram depot" in client.get(f"{ARTICLES}/victim-3").json()["text"]
+    assert client.delete(f"{ARTICLES}/victim-2").status_code == 204
+    assert client.get(f"{ARTICLES}/victim-3").status_code == 200
+    assert client.delete(f"{ARTICLES}/victim").status_code == 204
+    assert client.get(f"{ARTICLES}/victim-3").status_code == 404
+
+
+def bulk(client: TestClient, body: bytes) -> list[dict[str, Any]]:
+    response = client.post(
+        f"{ARTICLES}/bulk", content=body, headers={"content-type": "application/x-ndjson"}
+    )
+    assert response.status_code == 200, response.text
+    return [json.loads(line) for line in response.text.split("\n") if line]
+
+
+def test_bulk_splits_lines_on_newline_only(client: TestClient) -> None:
+    """U+2028, U+2029 and U+0085 are legal unescaped in a JSON string; they once split a
+    line in two (two 422s, the article lost, every later line number off by one)."""
+    text = "The Orvane ferry\u2028sails at dawn.\u2029It returns at dusk.\u0085Fares are unchanged."
+    lines = [
+        json.dumps({"id": "separators", "text": text}, ensure_ascii=False),
+        json.dumps({"id": "after-separators", "text": "The Orvane bridge reopened on Friday."}),
+    ]
+    results = bulk(client, "\n".join(lines).encode())
+    assert [(r["line"], r["code"]) for r in results] == [(1, 201), (2, 201)], results
+    assert client.get(f"{ARTICLES}/separators").json()["text"].endswith("Fares are unchanged.")
+
+
+def test_bulk_line_not_utf8_refused(client: TestClient) -> None:
+    """A line that is not UTF-8 was stored with U+FFFD in place of its bytes."""
+    latin = b'{"id": "latin-cafe", "text": "Caf\xe9 Orvane opened on the quay on Monday."}'
+    fine = json.dumps({"id": "utf8-cafe", "text": "Café Lorvik opened on the quay."}).encode()
+    results = bulk(client, latin + b"\n" + fine)
+    assert [(r["line"], r["code"]) for r in results] == [(1, 422), (2, 201)], results
+    assert "UTF-8" in results[0]["detail"]
+    assert client.get(f"{ARTICLES}/latin-cafe").status_code == 404
+
+
+def test_list_articles_pages_follow_their_links(client: TestClient) -> None:
+    """The list once read every article's whole text in one answer; now it comes a page at a
+    time, text unread (lengths are kept with each record)."""
+    everything = client.get(ARTICLES).json()
+    seen, url = [], f"{ARTICLES}?limit=2"
+    while url:
+        page = client.get(url)
+        assert page.status_code == 200 and len(page.json()) <= 2
+        seen += page.json()
+        link = page.headers.get("link", "")
+        url = link[1 : link.index(">")] if link else ""
+    assert sorted(a["article_id"] for a in seen) == sorted(a["article_id"] for a in everything)
+    assert len(seen) > 2 and all(a["characters"] > 0 for a in seen)
+    assert client.get(ARTICLES, params={"limit": 1001}).status_code == 422
+    assert client.get(ARTICLES, params={"cursor": "x"}).status_code == 422
+
+
+def test_list_articles_waits_its_turn_in_the_queue(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from fastapi import HTTPException
+
+    from service.api.observe import Work
+
+    def full(self: Work) -> None:
+        raise HTTPException(429, "the queue is full (test)", headers={"Retry-After": "3"})
+
+    monkeypatch.setattr(Work, "admit", full)
+    assert client.get(ARTICLES).status_code == 429
+
+
+def test_write_answered_503_says_it_may_have_happened_and_is_safe_to_repeat(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A PUT once got 503 "nothing was written" when Chroma failed after the commit, and the
+    new version was then served. The 503 now says the write may have happened."""
+
+    def fail(self: Store) -> None:
+        raise StoreUnavailable("the Chroma store failed: Server disconnected (test)")
+
+    monkeypatch.setattr(Store, "bump", fail)
+    text = "The lighthouse of Cape Vorn was painted red and white for the first time."
+    response = client.put(f"{ARTICLES}/vorn", json={"text": text})
+    monkeypatch.undo()
+    assert response.status_code == 503
+    assert "may or may not have taken effect" in response.json()["detail"]
+    assert "again is safe" in response.json()["detail"]
+    assert client.get(f"{ARTICLES}/vorn").json()["text"] == text  # it had taken effect
+    again = client.put(f"{ARTICLES}/vorn", json={"text": text})
+    assert again.status_code == 200 and again.json()["status"] == "unchanged"
+    operation = client.get("/openapi.json").json()["paths"]["/api/articles/{article_id}"]["put"]
+    assert "nothing was written" not in operation["responses"]["503"]["description"]
+
+
+@pytest.mark.parametrize(
+    ("files", "data", "problem"),
+    [
+        ({"file": ("a.txt", b"The quay reopened.", "text/plain")}, {"colour": "red"}, "colour"),
+        (
+            [
+                ("file", ("a.txt", b"The quay.", "text/plain")),
+                ("file", ("b.txt", b"x", "text/plain")),
+            ],
+            {},
+            "file: sent 2 times",
+        ),
+        ({"file": ("a.txt", b"The quay reopened.", "text/plain")}, {"id": "other"}, "differs"),
+    ],
+)
+def test_replace_article_upload_refuses_what_json_refuses(
+    client: TestClient, files: Any, data: dict[str, str], problem: str
+) -> None:
+    """Uploads ignored unknown fields and an id other than the address, and took one of two
+    files silently; the JSON route answers 422 for each."""
+    response = client.put(f"{ARTICLES}/upload-strict", files=files, data=data)
+    assert response.status_code == 422, response.text
+    assert problem in response.json()["detail"]
+    assert client.get(f"{ARTICLES}/upload-strict").status_code == 404

@@ -1,5 +1,6 @@
 """POST /api/ask and /api/search over the real seeded index."""
 
+import gzip
 import re
 
 import pytest
@@ -267,3 +268,33 @@ def test_docs_page_loads_only_its_own_assets(client: TestClient) -> None:
     assert not re.search(r"<script(?![^>]*\bsrc=)", html), "inline script"
     for asset in re.findall(r"(?:src|href)=\"(/[^\"]+)\"", html):
         assert client.get(asset).status_code == 200, asset
+
+
+UNPARSABLE = {
+    "deep": b"[" * 10_000 + b"]" * 10_000,
+    "latin-1": '{"question": "Caf\xe9?"}'.encode("latin-1"),
+    "gzip": gzip.compress(b'{"question": "Where is the Baltic Fleet based?"}'),
+}
+PARSING_ROUTES = [
+    "/api/ask",
+    "/api/search",
+    "/api/ask/stream",
+    "/v1/chat/completions",
+    "/api/articles",
+]
+
+
+@pytest.mark.parametrize("route", PARSING_ROUTES)
+@pytest.mark.parametrize("body", sorted(UNPARSABLE))
+def test_body_that_cannot_be_parsed_is_refused_in_words(
+    client: TestClient, route: str, body: str
+) -> None:
+    """Every route that reads JSON refuses such a body alike, saying why (ask, search,
+    stream and /v1 answered 400 "There was an error parsing the body")."""
+    response = client.post(
+        route, content=UNPARSABLE[body], headers={"content-type": "application/json"}
+    )
+    openai = route.startswith("/v1/")
+    assert response.status_code == (400 if openai else 422), response.text
+    message = response.json()["error"]["message"] if openai else response.json()["detail"]
+    assert message.startswith("the request body is not valid JSON"), message

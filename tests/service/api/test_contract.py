@@ -191,7 +191,7 @@ for op in OPERATIONS:
         CASES[op, 401] = lambda a, op=op: call(a.guarded, op)
         CASES[op, 403] = lambda a, op=op: call(a.guarded, op, headers=other_key(op))
         CASES[op, 429] = lambda a, op=op: twice(a.limited, op)
-for op in ("ask", "search", "create_chat_completion"):
+for op in ("ask", "search", "create_chat_completion", "list_articles"):
     CASES[op, 504] = lambda a, op=op: call(a.slow, op)
 for op in BODY_OPS:
     CASES[op, 408] = lambda a, op=op: stalled(a.bare_app, op)
@@ -203,6 +203,9 @@ CASES.update(
     {
         ("health", 200): lambda a: call(a.seeded, "health"),
         ("list_articles", 200): lambda a: call(a.seeded, "list_articles"),
+        ("list_articles", 422): lambda a: call(
+            a.seeded, "list_articles", path="/api/articles?limit=0"
+        ),
         ("read_article", 200): lambda a: call(a.seeded, "read_article"),
         ("read_article", 404): lambda a: call(a.seeded, "read_article", path="/api/articles/x"),
         ("add_article", 201): lambda a: call(

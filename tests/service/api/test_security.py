@@ -9,6 +9,7 @@ two apps on one counter file (as workers share it), the request deadline, `/metr
 import json
 import logging
 import re
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +29,7 @@ from index.store import open_store
 from service.answering.deadline import deadline
 from service.answering.errors import AnswerTimeout
 from service.api.app import create_app
-from service.api.observe import Work
+from service.api.observe import Abandoned, Work
 from service.api.sse import keep_alive
 from service.settings import Settings
 from tests.conftest import LOCAL, SEEDS, make_settings
@@ -210,6 +211,57 @@ def test_keys_from_a_file(indexed: Settings, embedder: Embedder, tmp_path: Path)
 def test_keys_misconfigured_stop_the_start_with_a_reason(given: str, problem: str) -> None:
     with pytest.raises(ValueError, match=problem):
         Settings(api_keys=SecretStr(given))
+
+
+@pytest.mark.parametrize("route", ["/api/ask", "/api/search", "/v1/chat/completions"])
+def test_keys_checked_before_the_body_is_parsed(
+    indexed: Settings, embedder: Embedder, route: str
+) -> None:
+    """No key and a malformed body: 401 (it was 422, and not counted by the rate limit)."""
+    settings = indexed.model_copy(
+        update={"api_keys": KEYS, "rate_limit": "2/hour", "rate_limit_storage": "memory://"}
+    )
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
+        kind = {"content-type": "application/json"}
+        assert client.post(route, content=b"{not json", headers=kind).status_code == 401
+        asker = {**kind, **bearer(SECRETS["ask"])}
+        malformed = [client.post(route, content=b"{not json", headers=asker) for _ in range(3)]
+    assert [r.status_code for r in malformed][2] == 429  # malformed requests count too
+    assert malformed[0].status_code in (400, 422)
+
+
+def test_v1_needs_a_key_and_is_rate_limited_as_the_readme_says(
+    indexed: Settings, embedder: Embedder
+) -> None:
+    settings = indexed.model_copy(
+        update={"api_keys": KEYS, "rate_limit": "1/hour", "rate_limit_storage": "memory://"}
+    )
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
+        assert client.get("/v1/models").status_code == 401
+        statuses = [
+            client.get("/v1/models", headers=bearer(SECRETS["ask"])).status_code for _ in range(2)
+        ]
+    assert statuses == [200, 429]
+    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("### OpenAI-compatible") : readme.index("### Python client")]
+    assert "no key to check" not in section and "no rate limit" not in section
+    assert "401" in section and "429" in section
+
+
+@pytest.mark.parametrize(
+    ("allowed", "host"),
+    [("localhost:18904", "localhost:18904"), ("[::1]", "[::1]:8000"), ("::1", "[::1]")],
+)
+def test_allowed_hosts_entries_with_a_port_or_ipv6_match(
+    indexed: Settings, embedder: Embedder, allowed: str, host: str
+) -> None:
+    """Such entries could never match: every request got 400."""
+    settings = indexed.model_copy(update={"allowed_hosts": [allowed]})
+    with TestClient(create_app(settings, embedder), base_url=LOCAL) as client:
+        assert client.get("/health", headers={"host": host}).status_code == 200
+        assert client.get("/health", headers={"host": "evil.example"}).status_code == 400
+        if ":" in allowed and not allowed.startswith("["):  # the port is part of the entry
+            assert client.get("/health", headers={"host": "localhost:9"}).status_code == 400
 
 
 # ---- Rate limits ---------------------------------------------------------------------
@@ -437,6 +489,35 @@ def test_work_a_stream_whose_turn_never_comes_ends_with_an_error_event() -> None
     assert b"event: error" in sent and b"RAG_REQUEST_TIMEOUT" in sent
     with work.admit():  # every place came back
         pass
+
+
+def test_work_a_ticket_abandoned_while_it_waits_never_runs_and_counts_once() -> None:
+    """A client that left while its question waited: its place comes back once (the turn
+    that came later once gave it back a second time) and its work never runs."""
+    work = Work(running=1, waiting=2)
+    running = work.admit()
+    running.__enter__()
+    waiting, ran, refused = work.admit(), [], []
+
+    def wait_then_run() -> None:
+        try:
+            with waiting:
+                ran.append(True)
+        except Abandoned:
+            refused.append(True)
+
+    thread = threading.Thread(target=wait_then_run)
+    thread.start()
+    time.sleep(0.1)
+    waiting.abandon()
+    running.__exit__(None, None, None)
+    thread.join(5)
+    assert not ran and refused
+    places = [work.admit() for _ in range(3)]  # all three places are free, no more
+    with pytest.raises(HTTPException):
+        work.admit()
+    for place in places:
+        place.abandon()
 
 
 @pytest.mark.parametrize(

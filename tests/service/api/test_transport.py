@@ -20,6 +20,7 @@ LIMITS = {
     "body_timeout": 1.0,
     "keep_alive": 1,
     "max_connections": 4,
+    "max_connections_per_address": 3,
 }
 SLACK = 5.0  # seconds the server may take past a limit before the test gives up on it
 
@@ -104,17 +105,70 @@ def test_transport_idle_keep_alive_closed(address: tuple[str, int]) -> None:
     assert waited < LIMITS["keep_alive"] + 2  # uvicorn's default alone would hold it 5 s
 
 
-def test_transport_connections_past_limit_get_503(address: tuple[str, int]) -> None:
-    held = [connect(address) for _ in range(LIMITS["max_connections"])]
+def connect_from(address: tuple[str, int], source: str) -> socket.socket:
+    """A connection from another loopback address (127.0.0.0/8 is all loopback)."""
+    sock = socket.socket()
+    sock.settimeout(LIMITS["header_timeout"] + SLACK)
+    sock.bind((source, 0))
+    sock.connect(address)
+    return sock
+
+
+def busy(address: tuple[str, int], source: str) -> socket.socket:
+    """A connection whose request is under way: its headers sent, its body not."""
+    sock = connect_from(address, source)
+    sock.sendall(
+        b"POST /api/search HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+        b"Content-Length: 100\r\n\r\n{"
+    )
+    return sock
+
+
+def health(address: tuple[str, int], source: str = "127.0.0.1") -> bytes:
+    with connect_from(address, source) as sock:
+        sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        return read_all(sock)[0]
+
+
+def test_transport_waiting_connections_make_room_for_a_request(address: tuple[str, int]) -> None:
+    """Connections that send nothing, as many as the cap: a new request is answered, and the
+    oldest of them is closed for it (uvicorn's own cap answered 503 to everyone)."""
+    held = [connect_from(address, f"127.0.0.{n}") for n in range(2, 2 + LIMITS["max_connections"])]
     try:
         time.sleep(0.2)
-        with connect(address) as sock:
-            sock.sendall(b"GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
-            data, _ = read_all(sock)
-        assert data.startswith(b"HTTP/1.1 503")
+        assert health(address).startswith(b"HTTP/1.1 200")
+        # The oldest is closed: to make room, or by its header deadline on a slow machine.
+        closed, _ = read_all(held[0])
+        assert closed == b"" or closed.startswith(b"HTTP/1.1 408")
     finally:
         for sock in held:
             sock.close()
+
+
+def test_transport_connections_busy_past_limit_get_503(address: tuple[str, int]) -> None:
+    time.sleep(0.3)  # the last test's connections gone
+    held = [busy(address, f"127.0.0.{n}") for n in range(10, 10 + LIMITS["max_connections"])]
+    try:
+        time.sleep(0.2)
+        assert health(address, "127.0.0.20").startswith(b"HTTP/1.1 503")
+    finally:
+        for sock in held:
+            sock.close()
+
+
+def test_transport_one_address_cannot_take_every_connection(address: tuple[str, int]) -> None:
+    time.sleep(0.3)
+    cap = LIMITS["max_connections_per_address"]
+    held = [busy(address, "127.0.0.30") for _ in range(cap)]
+    try:
+        time.sleep(0.2)
+        refused = health(address, "127.0.0.30")
+        answered = health(address, "127.0.0.31")
+    finally:
+        for sock in held:
+            sock.close()
+    assert refused.startswith(b"HTTP/1.1 503") and b"PER_ADDRESS" in refused
+    assert answered.startswith(b"HTTP/1.1 200")
 
 
 def test_transport_workers_get_time_to_start(embedder: Embedder) -> None:
