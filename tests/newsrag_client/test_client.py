@@ -146,3 +146,10 @@ def test_retriever_returns_documents_with_citation_fields(news: NewsRAG) -> None
     assert {"article_id", "title", "source", "start", "end", "score", "rank"} <= set(first.metadata)
     article = news.article(first.metadata["article_id"]).text
     assert article[first.metadata["start"] : first.metadata["end"]] == first.page_content
+
+
+def test_client_articles_follows_every_page(news: NewsRAG) -> None:
+    whole = news.articles()
+    paged = news.articles(page_size=1)
+    assert len(whole) >= 2
+    assert [a.article_id for a in paged] == [a.article_id for a in whole]

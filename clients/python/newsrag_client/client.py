@@ -172,9 +172,16 @@ class NewsRAG:
         """An article with its cleaned text, where citations' start/end point."""
         return ArticleDetail.model_validate(self._call("GET", f"/api/articles/{article_id}").json())
 
-    def articles(self) -> list[ArticleSummary]:
-        """Every indexed article's metadata."""
-        return [ArticleSummary.model_validate(a) for a in self._call("GET", "/api/articles").json()]
+    def articles(self, *, page_size: int = 1000) -> list[ArticleSummary]:
+        """Every indexed article's metadata, read a page at a time (GET /api/articles,
+        following its `Link: <…>; rel="next"` header)."""
+        found: list[ArticleSummary] = []
+        path: str | None = f"/api/articles?limit={page_size}"
+        while path is not None:
+            response = self._call("GET", path)
+            found += [ArticleSummary.model_validate(a) for a in response.json()]
+            path = _next_page(response.headers.get("link"))
+        return found
 
     def health(self) -> Health:
         """Readiness and what the index holds; Unavailable (503) when not ready."""
@@ -210,6 +217,15 @@ def _window(since: date | None, until: date | None) -> dict[str, str | None]:
 
 def _drop_none(values: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
+
+
+def _next_page(link: str | None) -> str | None:
+    """The target of a `Link` header's rel="next", or None on the last page."""
+    for part in (link or "").split(","):
+        target, _, params = part.partition(";")
+        if 'rel="next"' in params.replace(" ", ""):
+            return target.strip().removeprefix("<").removesuffix(">")
+    return None
 
 
 def _raise_for(response: Any) -> None:
