@@ -20,7 +20,7 @@ from tests.conftest import SEEDS, make_settings
 from tests.processes import app_process, free_port, stop
 
 TIMEOUT = 120  # seconds a request may take on a loaded machine
-VISIBLE_WITHIN = 1.0  # seconds, as the README promises (RAG_SYNC_INTERVAL is 0.5)
+VISIBLE_WITHIN = 1.0  # seconds, as docs/operations.md promises (RAG_SYNC_INTERVAL is 0.5)
 
 
 @pytest.fixture(scope="module")

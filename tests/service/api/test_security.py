@@ -242,8 +242,8 @@ def test_v1_needs_a_key_and_is_rate_limited_as_the_readme_says(
             client.get("/v1/models", headers=bearer(SECRETS["ask"])).status_code for _ in range(2)
         ]
     assert statuses == [200, 429]
-    readme = (Path(__file__).resolve().parents[3] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("### OpenAI-compatible") : readme.index("### Python client")]
+    api = (Path(__file__).resolve().parents[3] / "docs" / "api.md").read_text(encoding="utf-8")
+    section = api[api.index("## OpenAI-compatible") : api.index("## Python client")]
     assert "no key to check" not in section and "no rate limit" not in section
     assert "401" in section and "429" in section
 
