@@ -19,7 +19,7 @@ from service.run import start_chroma
 from tests.conftest import SEEDS, make_settings
 from tests.processes import app_process, free_port, stop
 
-SECONDS = 20.0  # of writing and reading at once
+SECONDS = 16.0  # of writing and reading at once
 WORDS = ["harbour", "ferry", "storm", "quay", "trawler", "bridge", "tram", "lighthouse"]
 
 
