@@ -15,10 +15,11 @@ from index import logs
 from index.embed import Embedder
 from service.answering.chat import ChatBackend
 from service.api import errors, openapi
+from service.api.admission import Work
 from service.api.auth import GUARDED, Gate, KeysFirst, requires
 from service.api.error_models import responses
 from service.api.middleware import AllowedHosts, BodyLimits, Limit, SecurityHeaders
-from service.api.observe import RequestContext, Work
+from service.api.observe import RequestContext
 from service.api.ratelimit import rate_limiter
 from service.api.routes import articles, ask, docs, health, metrics, openai, search, stream
 from service.components import Components

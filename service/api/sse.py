@@ -34,8 +34,8 @@ from starlette.types import Receive, Scope, Send
 from index.errors import IndexError_
 from service.answering.errors import ServiceError
 from service.answering.events import Answering, Delta, Event, Finished, Retrieved
+from service.api.admission import Ticket
 from service.api.error_models import REF
-from service.api.observe import Ticket
 from service.api.schemas import Citation, Passage, TokenUsage
 
 log = logging.getLogger(__name__)
@@ -166,7 +166,7 @@ def respond(
     items: Iterator[ServerSentEvent], ping: float, ticket: Ticket | None = None
 ) -> EventSourceResponse:
     """The events as a text/event-stream response with keep-alive pings; the events are
-    made once the ticket's turn comes (`service.api.observe.Work`)."""
+    made once the ticket's turn comes (`service.api.admission.Work`)."""
     stop = threading.Event()
     return _Stream(keep_alive(items, ping, ticket, stop), stop, ticket)
 

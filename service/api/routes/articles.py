@@ -19,6 +19,7 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from index.errors import IndexError_
 from index.ingest import Ingest, Outcome, Submission
 from index.load import SUFFIXES
+from service.api.admission import within_deadline
 from service.api.article_models import (
     ArticleDetail,
     ArticleIn,
@@ -30,7 +31,6 @@ from service.api.auth import GUARDED, requires
 from service.api.deps import ComponentsDep, StoreDep
 from service.api.error_models import REF, responses
 from service.api.errors import field_message, status_for
-from service.api.observe import within_deadline
 from service.components import Components
 
 router = APIRouter(prefix="/api", tags=["articles"])

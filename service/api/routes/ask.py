@@ -7,9 +7,9 @@ from starlette.concurrency import run_in_threadpool
 
 from service.answering.answer import Answer
 from service.answering.events import Usage
+from service.api.admission import within_deadline
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.error_models import responses
-from service.api.observe import within_deadline
 from service.api.schemas import AskRequest, AskResponse, Citation, TokenUsage
 
 router = APIRouter(prefix="/api", tags=["questions"])

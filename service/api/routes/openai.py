@@ -16,10 +16,10 @@ from service.answering.errors import ServiceError
 from service.answering.events import Answering
 from service.api import openai_compat as compat
 from service.api import sse
+from service.api.admission import admit, within_deadline
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.error_models import openai_body, responses
 from service.api.errors import ModelNotFound, QuestionRejected
-from service.api.observe import admit, within_deadline
 
 router = APIRouter(prefix="/v1", tags=["openai"])
 log = logging.getLogger(__name__)

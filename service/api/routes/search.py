@@ -3,9 +3,9 @@
 from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
+from service.api.admission import within_deadline
 from service.api.deps import RetrieverDep, SettingsDep, StoreDep
 from service.api.error_models import responses
-from service.api.observe import within_deadline
 from service.api.schemas import SearchHit, SearchRequest, SearchResponse
 
 router = APIRouter(prefix="/api", tags=["search"])

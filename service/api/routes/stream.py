@@ -8,9 +8,9 @@ from fastapi.sse import EventSourceResponse
 from starlette.concurrency import run_in_threadpool
 
 from service.api import sse
+from service.api.admission import admit
 from service.api.deps import AnswererDep, SettingsDep, StoreDep
 from service.api.error_models import responses
-from service.api.observe import admit
 from service.api.schemas import AskRequest
 
 router = APIRouter(prefix="/api", tags=["questions"])

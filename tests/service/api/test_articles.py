@@ -348,7 +348,7 @@ def test_list_articles_waits_its_turn_in_the_queue(
 ) -> None:
     from fastapi import HTTPException
 
-    from service.api.observe import Work
+    from service.api.admission import Work
 
     def full(self: Work) -> None:
         raise HTTPException(429, "the queue is full (test)", headers={"Retry-After": "3"})

@@ -28,8 +28,8 @@ from index.logs import JsonFormatter
 from index.store import open_store
 from service.answering.deadline import deadline
 from service.answering.errors import AnswerTimeout
+from service.api.admission import Abandoned, Work
 from service.api.app import create_app
-from service.api.observe import Abandoned, Work
 from service.api.sse import keep_alive
 from service.settings import Settings
 from tests.conftest import LOCAL, SEEDS, make_settings
