@@ -170,6 +170,7 @@ LATEST ?= /tmp/newsrag-latest
 test-latest: chromium $(ENCODER) $(READER)
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
+	$(LATEST)/bin/pip install --quiet --upgrade pip
 	$(LATEST)/bin/pip install --quiet -e '.[dev,local]' -e './clients/python[langchain]'
 	@echo "installed (pip freeze, newest allowed):"; $(LATEST)/bin/pip freeze --exclude-editable | sed 's/^/  /'
 	$(LATEST)/bin/python -m pytest --deselect tests/test_lock.py::test_lock_installed_versions_match
