@@ -1,7 +1,7 @@
 """`python -m service`: serve the app on HOST:PORT (default 127.0.0.1:8000) with WORKERS worker
-processes (default 1), within the transport limits of the settings (`service.api.server`)."""
+processes (default 1), within the transport limits of the settings (`service.api.server`).
+HOST, PORT and WORKERS are settings like the others (`RAG_HOST`, or `HOST`)."""
 
-import os
 import sys
 
 from pydantic import ValidationError
@@ -21,12 +21,7 @@ def main() -> None:
     missing = reader_missing(settings)
     if missing:
         sys.exit(f"error: {missing}")
-    serve(
-        settings,
-        host=os.environ.get("HOST", "127.0.0.1"),
-        port=int(os.environ.get("PORT", "8000")),
-        workers=int(os.environ.get("WORKERS", "1")),
-    )
+    serve(settings)
 
 
 if __name__ == "__main__":

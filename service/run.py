@@ -1,5 +1,5 @@
 """`python -m service.run`: what `make run` does: index the seeds folder, then serve on
-HOST:PORT with WORKERS worker processes.
+HOST:PORT with WORKERS worker processes (settings, `service.settings`).
 
 The embedded store is one process's, so several workers share a Chroma server. Unless one
 is configured (`RAG_CHROMA_MODE=http`), a `chroma run` server is started on
@@ -8,7 +8,6 @@ stopped with it.
 """
 
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -36,7 +35,6 @@ CHROMA = Path(sys.executable).parent / "chroma"
 def main() -> None:
     """Index, then serve until interrupted."""
     logs.configure()
-    workers = int(os.environ.get("WORKERS", "1"))
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -47,35 +45,27 @@ def main() -> None:
     embedder = Embedder(
         settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
     )
-    with shared_store(settings, workers, embedder) as settings:
+    with shared_store(settings, embedder) as settings:
         heal_embedded(settings, embedder)
         report = sync(settings, open_store(settings), embedder)
         for source, reason in sorted(report.skipped.items()):
             log.warning("seed file skipped", extra={"source": source, "reason": reason})
         log.info("seeds indexed", extra={"added": len(report.added), "unchanged": report.unchanged})
-        serve(
-            settings,
-            host=os.environ.get("HOST", "127.0.0.1"),
-            port=int(os.environ.get("PORT", "8000")),
-            workers=workers,
-            embedder=embedder if workers <= 1 else None,
-        )
+        serve(settings, embedder=embedder if settings.workers <= 1 else None)
 
 
 @contextmanager
-def shared_store(settings: Settings, workers: int, embedder: Embedder) -> Iterator[Settings]:
+def shared_store(settings: Settings, embedder: Embedder) -> Iterator[Settings]:
     """The settings to serve with: as given, or pointing at a `chroma run` server started
-    here when several workers would otherwise each open the embedded store."""
-    if workers <= 1 or settings.chroma_mode == "http":
+    here when several workers would otherwise each open the embedded store (the workers are
+    handed these settings, `service.api.server.serve`)."""
+    if settings.workers <= 1 or settings.chroma_mode == "http":
         yield settings
         return
     heal(settings.data_dir / "chroma-server", embedder)  # before its server opens it
     server = start_chroma(settings.data_dir / "chroma-server", settings.chroma_port)
     try:
         log.info("chroma server started for the workers", extra={"port": settings.chroma_port})
-        # The workers build their settings from the environment.
-        os.environ["RAG_CHROMA_MODE"] = "http"
-        os.environ["RAG_CHROMA_HOST"] = "127.0.0.1"
         yield settings.model_copy(update={"chroma_mode": "http", "chroma_host": "127.0.0.1"})
     finally:
         server.terminate()

@@ -4,8 +4,8 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 from limits import parse_many
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import NoDecode
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import NoDecode, SettingsConfigDict
 
 from index.settings import Settings as IndexSettings
 from service.keys import load_keys
@@ -13,6 +13,9 @@ from service.keys import load_keys
 
 class Settings(IndexSettings):
     """All `RAG_*` settings of the running service."""
+
+    # Fields are set by name too (`Settings(port=8010)`), not only by their variables.
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", populate_by_name=True)
 
     top_k: int = Field(8, ge=1, le=20, description="Passages retrieved when a request gives none.")
     min_support: float = Field(
@@ -189,6 +192,27 @@ class Settings(IndexSettings):
         description="Open connections a worker takes from one client address, counted the "
         "same way, so that one address cannot take them all (behind a proxy every caller "
         "has its address: raise it to RAG_MAX_CONNECTIONS).",
+    )
+    # Read without the prefix too: `HOST=0.0.0.0 PORT=8010 WORKERS=2 python -m service`.
+    host: str = Field(
+        "127.0.0.1",
+        validation_alias=AliasChoices("RAG_HOST", "HOST"),
+        description="Address `python -m service` and `make run` serve on (also read as HOST).",
+    )
+    port: int = Field(
+        8000,
+        ge=1,
+        le=65535,
+        validation_alias=AliasChoices("RAG_PORT", "PORT"),
+        description="Port they serve on (also read as PORT).",
+    )
+    workers: int = Field(
+        1,
+        ge=1,
+        le=64,
+        validation_alias=AliasChoices("RAG_WORKERS", "WORKERS"),
+        description="Worker processes they serve with, sharing one Chroma server when more "
+        "than one (also read as WORKERS).",
     )
 
     @field_validator("allowed_hosts", mode="before")

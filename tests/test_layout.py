@@ -3,6 +3,7 @@ cycle, and the Python client stands alone (read from the source with `ast`, so a
 inside a function counts too)."""
 
 import ast
+import re
 
 from tests.conftest import ROOT
 
@@ -103,3 +104,17 @@ def test_layout_no_import_cycles() -> None:
             visit(module, [module])
     # A package's __init__ is imported with its modules; only module-to-module cycles count.
     assert not [c for c in cycles if len(c) > 2 or c[0] != c[-1]], cycles
+
+
+def test_layout_settings_read_once_never_handed_through_the_environment() -> None:
+    """Every setting (HOST, PORT and WORKERS included) is read by the settings class and
+    passed on: no module reads one from os.environ, or writes one there for its workers (a
+    child process started with an environment of its own is another matter)."""
+    pattern = re.compile(r'environ(\.get\(|\[)\s*"(RAG_|HOST"|PORT"|WORKERS")')
+    found = [
+        f"{path.relative_to(ROOT)}: {match.group(0)}"
+        for name in ("index", "service")
+        for path in sorted((ROOT / name).glob("**/*.py"))
+        for match in pattern.finditer(path.read_text(encoding="utf-8"))
+    ]
+    assert not found, found

@@ -21,6 +21,8 @@ import json
 import logging
 import os
 import shutil
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import h11
@@ -35,7 +37,6 @@ from service.api.app import create_app
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
-APP_FACTORY = "service.api.app:create_app"
 
 
 MALLOC_ARENAS = 2
@@ -195,13 +196,13 @@ def few_malloc_arenas() -> None:
 
 
 def server_config(
-    app: FastAPI | str, settings: Settings, host: str, port: int, workers: int = 1
+    app: FastAPI | Callable[[], FastAPI], settings: Settings, host: str, port: int, workers: int = 1
 ) -> LimitedConfig:
-    """The uvicorn configuration `python -m service` serves with (`app` is the import string
-    of the app factory when several workers each build their own app)."""
+    """The uvicorn configuration `python -m service` serves with (`app` is a factory of the
+    app, its settings bound, when several workers each build their own app)."""
     return LimitedConfig(
         app,
-        factory=isinstance(app, str),
+        factory=not isinstance(app, FastAPI),
         host=host,
         port=port,
         workers=workers,
@@ -222,13 +223,12 @@ def server_config(
     )
 
 
-def serve(
-    settings: Settings, host: str, port: int, workers: int = 1, embedder: Embedder | None = None
-) -> None:
-    """Serve until interrupted: the app in this process (with the model already loaded, if
-    given), or `workers` worker processes that each build it from the same `RAG_*`
-    environment."""
+def serve(settings: Settings, embedder: Embedder | None = None) -> None:
+    """Serve on `settings.host`:`settings.port` until interrupted: the app in this process
+    (with the model already loaded, if given), or `settings.workers` worker processes that
+    each build it from these same settings (handed to them, never through the environment)."""
     few_malloc_arenas()
+    host, port, workers = settings.host, settings.port, settings.workers
     if workers <= 1:
         app = create_app(settings, embedder)
         uvicorn.Server(server_config(app, settings, host, port)).run()
@@ -241,5 +241,6 @@ def serve(
     metrics_dir.mkdir(parents=True)
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
     os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENAS))  # read by each worker's libc
-    config = server_config(APP_FACTORY, settings, host, port, workers)
+    # The factory with its settings bound: uvicorn pickles it into each spawned worker.
+    config = server_config(partial(create_app, settings), settings, host, port, workers)
     Multiprocess(config, sockets=[config.bind_socket()]).run()

@@ -11,7 +11,6 @@ RAG_LLM_BASE_URL and RAG_LLM_MODEL are set.
 import argparse
 import importlib.util
 import json
-import os
 import socket
 import statistics
 import sys
@@ -96,7 +95,8 @@ def backends() -> list[tuple[str, dict[str, object]]]:
         found.append(("local", {"answer_backend": "local"}))
     else:
         print("local: skipped (install the `local` extra: make setup-local)")
-    if os.environ.get("RAG_LLM_BASE_URL") and os.environ.get("RAG_LLM_MODEL"):
+    configured = Settings()
+    if configured.llm_base_url and configured.llm_model:
         found.append(("openai", {"answer_backend": "openai"}))
     return found
 

@@ -5,6 +5,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from functools import partial
 
 import pytest
 import uvicorn
@@ -175,5 +176,5 @@ def test_transport_workers_get_time_to_start(embedder: Embedder) -> None:
     """A worker starting beside one that computes answers has 30 s, not uvicorn's 5, to
     answer its supervisor's ping (under load the 5 s killed and restarted it over and over)."""
     settings = Settings()
-    config = server_config("service.api.app:create_app", settings, "127.0.0.1", 0, workers=2)
+    config = server_config(partial(create_app, settings), settings, "127.0.0.1", 0, workers=2)
     assert config.timeout_worker_healthcheck >= 30 and config.workers == 2
