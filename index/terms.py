@@ -1,7 +1,14 @@
-"""Words that carry meaning: lower-cased, stemmed, stop words dropped."""
+"""Words that carry meaning: lower-cased, letters folded, stemmed, stop words dropped.
+
+Names are matched as people type them: letters are folded to plain ones (`fold`: accents
+dropped, "ł" to "l", "ø" to "o", "ß" to "ss", curly quotes to straight), on both sides of
+every word match (the keyword index, the word-overlap signals). Only the words compared are
+folded, never the text quoted or its offsets.
+"""
 
 import math
 import re
+import unicodedata
 from collections import Counter
 from functools import lru_cache
 
@@ -167,9 +174,43 @@ def _stemmer() -> Stemmer.Stemmer:
     return Stemmer.Stemmer("english")
 
 
+# Letters that no Unicode decomposition takes to a plain one, and the quotes people type
+# straight.
+_FOLDED = str.maketrans(
+    {
+        "ł": "l",
+        "ø": "o",
+        "ß": "ss",
+        "æ": "ae",
+        "œ": "oe",
+        "đ": "d",
+        "ð": "d",
+        "þ": "th",
+        "ı": "i",
+        "ħ": "h",
+        "’": "'",
+        "‘": "'",
+        "ʼ": "'",
+        "“": '"',
+        "”": '"',
+        "„": '"',
+    }
+)
+
+
+def fold(text: str) -> str:
+    """Lower-cased, with accents dropped and letters and quotes folded to plain ones ("Suwałki"
+    and "Suwalki" both read "suwalki")."""
+    lowered = text.lower()
+    if lowered.isascii():
+        return lowered
+    decomposed = unicodedata.normalize("NFKD", lowered.translate(_FOLDED))
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens; possessive endings removed."""
-    found = _WORD.findall(text.lower().replace("’", "'"))
+    """Folded word tokens (`fold`); possessive endings removed."""
+    found = _WORD.findall(fold(text))
     return [re.sub(r"'s$", "", w) for w in found]
 
 
