@@ -16,8 +16,8 @@ import threading
 import time
 from collections.abc import Sequence
 
-from index.chroma import Hit
 from index.keyword import KeywordIndex, chunk_terms
+from index.passages import Hit
 from index.store import Record, Store
 
 log = logging.getLogger(__name__)

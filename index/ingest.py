@@ -13,10 +13,11 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from index.articles import Article, articles_from
+from index.articles import articles_from
 from index.embed import Embedder
 from index.errors import IndexError_, StoreUnavailable, UnreadableArticle
 from index.load import RawArticle, decode_bytes, digest_of, page_metadata
+from index.passages import Article
 from index.settings import Settings
 from index.store import Record, Store
 from index.write import SourceWriter, signature

@@ -29,10 +29,10 @@ from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from numpy.typing import NDArray
 
-from index.articles import Article
-from index.chroma import Hit, connect, day_number, reachable, steady, to_article, to_hits
+from index.chroma import article_metadata, connect, reachable, steady, to_article, to_hits
 from index.chunk import Chunk
 from index.errors import IndexNotReady
+from index.passages import Article, Hit, day_number
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -414,7 +414,7 @@ def _article_rows(source: Source) -> list[tuple[Any, ...]]:
         centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
         centroid = (centroid / (np.linalg.norm(centroid) or 1.0)).astype(np.float32)
         meta = {
-            **article.metadata(),
+            **article_metadata(article),
             "source": source.name,
             "digest": source.digest,
             "version": source.version,

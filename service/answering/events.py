@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from index.chroma import Hit
+from index.passages import Hit
 from service.answering.answer import Answer
 
 

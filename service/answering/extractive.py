@@ -19,8 +19,8 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from index.chroma import Hit
 from index.embed import Embedder
+from index.passages import Hit
 from index.retrieve import Retriever
 from index.terms import coverage, terms
 from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text

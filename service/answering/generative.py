@@ -23,10 +23,10 @@ from collections.abc import Iterator
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
-from index.chroma import Hit
-from index.chunk import count_tokens
 from index.embed import Embedder
+from index.passages import Hit
 from index.retrieve import Retriever
+from index.sentences import count_tokens
 from index.terms import terms
 from service.answering.answer import Answer, Cited
 from service.answering.candidates import candidates

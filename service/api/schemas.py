@@ -13,7 +13,7 @@ from pydantic import (
     field_validator,
 )
 
-from index.chroma import Hit
+from index.passages import Hit
 from service.answering.answer import MAX_QUESTION_CHARS
 
 Since = Annotated[
