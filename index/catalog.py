@@ -18,7 +18,8 @@ from collections.abc import Sequence
 
 from index.keyword import KeywordIndex, chunk_terms
 from index.passages import Hit
-from index.store import Record, Store
+from index.records import Record
+from index.store import Store
 
 log = logging.getLogger(__name__)
 CLOCK_MARGIN = 5.0  # seconds; writers' clocks may lag this much behind ours

@@ -18,8 +18,9 @@ from index.embed import Embedder
 from index.errors import IndexError_, StoreUnavailable, UnreadableArticle
 from index.load import RawArticle, decode_bytes, digest_of, page_metadata
 from index.passages import Article
+from index.records import Record
 from index.settings import Settings
-from index.store import Record, Store
+from index.store import Store
 from index.write import SourceWriter, signature
 
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
