@@ -36,7 +36,8 @@ from pydantic import (
 )
 
 from service.answering.answer import MAX_QUESTION_CHARS
-from service.answering.events import Answering, Delta, Event, Finished, Sampling
+from service.answering.events import Delta, Event, Finished, Sampling
+from service.answering.protocol import Answering
 from service.api.schemas import MAX_TURN_CHARS, Citation, unicode_text
 
 MODEL_ID = "newsrag"

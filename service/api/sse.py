@@ -33,7 +33,8 @@ from starlette.types import Receive, Scope, Send
 
 from index.errors import IndexError_
 from service.answering.errors import ServiceError
-from service.answering.events import Answering, Delta, Event, Finished, Retrieved
+from service.answering.events import Delta, Event, Finished, Retrieved
+from service.answering.protocol import Answering
 from service.api.admission import Ticket
 from service.api.error_models import REF
 from service.api.schemas import Citation, Passage, TokenUsage

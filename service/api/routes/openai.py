@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from index.errors import IndexError_
 from service.answering.answer import MAX_QUESTION_CHARS
 from service.answering.errors import ServiceError
-from service.answering.events import Answering
+from service.answering.protocol import Answering
 from service.api import openai_compat as compat
 from service.api import sse
 from service.api.admission import admit, within_deadline
