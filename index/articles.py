@@ -1,33 +1,14 @@
-"""Articles as the service shows and cites them: one per story found in a seed file."""
+"""Articles (`index.passages.Article`) made from a seed file: one per story found in it."""
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from pathlib import PurePath
 
 from index.clean import first_headline, split_stories
 from index.errors import UnreadableArticle
 from index.load import RawArticle
+from index.passages import Article
 
 _MAX_FALLBACK_TITLE_WORDS = 14
-
-
-@dataclass(frozen=True)
-class Article:
-    """A cleaned story. Teasers found on a page get ids `<stem>-2`, `<stem>-3`, ... (a number
-    another article holds is skipped)."""
-
-    article_id: str
-    source: str
-    title: str
-    text: str
-    publisher: str | None = None
-    published: str | None = None
-    url: str | None = None
-    host_id: str | None = None
-
-    def metadata(self) -> dict[str, str]:
-        """Flat metadata for the vector store (no None values, no text)."""
-        return {k: v for k, v in asdict(self).items() if v is not None and k != "text"}
 
 
 def nothing_held(ids: list[str]) -> set[str]:

@@ -16,9 +16,10 @@ import threading
 import time
 from collections.abc import Sequence
 
-from index.chroma import Hit
 from index.keyword import KeywordIndex, chunk_terms
-from index.store import Record, Store
+from index.passages import Hit
+from index.records import Record
+from index.store import Store
 
 log = logging.getLogger(__name__)
 CLOCK_MARGIN = 5.0  # seconds; writers' clocks may lag this much behind ours

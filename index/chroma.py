@@ -1,17 +1,15 @@
 """Talking to Chroma: the client, its failures as `StoreUnavailable`, and its records read back
-as hits and articles.
+as the plain types of `index.passages` (hits and articles), and articles written as records.
 
 Chroma's default embedding function downloads a model, so every collection is opened with
 `embedding_function=None` and every write and query passes vectors we computed.
 """
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from datetime import date
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -20,13 +18,12 @@ import httpx
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 
-from index.articles import Article
 from index.errors import StoreUnavailable
+from index.passages import Article, Hit
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-_DATE = re.compile(r"^(\d{4})[-/](\d{2})[-/](\d{2})")
 _DAMAGE = ("compaction", "compactor", "hnsw", "error getting embedding", "error finding id")
 # Pauses before trying a call again that failed as a concurrent delete can make it fail.
 PAUSES = (0.05, 0.2, 0.5)
@@ -35,41 +32,6 @@ PAUSES = (0.05, 0.2, 0.5)
 class PassingConflict(StoreUnavailable):
     """A Chroma call failed the way damage does, but the collection answers a probe: another
     process was changing it (Chroma's "Error finding id" while rows are deleted)."""
-
-
-@dataclass(frozen=True)
-class Hit:
-    """A retrieved chunk with where it comes from. `score`: higher is better (cosine
-    similarity from the store; the fused score once the retriever ranked it).
-    `duplicates`: other articles carrying the same story, folded into this hit.
-    `version`: the version of its article the chunk belongs to (see `index.store`)."""
-
-    chunk_id: str
-    article_id: str
-    title: str
-    source: str
-    text: str
-    start: int
-    end: int
-    number: int
-    score: float
-    duplicates: tuple[str, ...] = ()
-    day: int | None = None  # publication day as yyyymmdd, when the article has a date
-    version: str = ""
-    # Its sentences' vectors from the pass that embedded it (`index.embed.pack_vectors`),
-    # or "" when the chunk was written without them.
-    sentences: str = field(default="", repr=False, compare=False)
-
-
-def day_number(published: str | None) -> int | None:
-    """A publication date (`2022-06-12`, `2022/06/12`, or a timestamp) as 20220612."""
-    match = _DATE.match(published.strip()) if published else None
-    if not match:
-        return None
-    try:
-        return int(date(*map(int, match.groups())).strftime("%Y%m%d"))
-    except ValueError:
-        return None
 
 
 @contextmanager
@@ -205,6 +167,11 @@ def to_hit(chunk_id: str, text: str, meta: Any, score: float) -> Hit:
         version=str(meta.get("version", "")),
         sentences=str(meta.get("sentences", "")),
     )
+
+
+def article_metadata(article: Article) -> dict[str, str]:
+    """An article's flat metadata for its record (no None values, no text)."""
+    return {k: v for k, v in asdict(article).items() if v is not None and k != "text"}
 
 
 def to_article(meta: Any, text: str) -> Article:

@@ -1,4 +1,4 @@
-"""Articles sent over HTTP: read as a file of `seeds/` is (HTML through trafilatura, the same
+"""Articles sent to the service: read as a file of `seeds/` is (HTML through trafilatura, the same
 cleaning and teaser split), and written under their own origin, `api`, as the source
 `api/<article id>`, so that `make index`, which only syncs the `seeds` origin, never
 removes them.
@@ -13,44 +13,28 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from index.articles import Article, articles_from
+from index.articles import articles_from
 from index.embed import Embedder
-from index.errors import IndexError_, StoreUnavailable, UnreadableArticle
+from index.errors import (
+    ArticleConflict,
+    ArticleIdHeld,
+    ArticleNotFound,
+    ArticleTooLarge,
+    IndexError_,
+    StoreUnavailable,
+    UnreadableArticle,
+    WriteUncertain,
+)
 from index.load import RawArticle, decode_bytes, digest_of, page_metadata
+from index.passages import Article
+from index.records import Record
 from index.settings import Settings
-from index.store import Record, Store
+from index.store import Store
 from index.write import SourceWriter, signature
 
 ARTICLE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 PREFIX = "api/"
 Status = Literal["created", "replaced", "unchanged"]
-
-
-class ArticleConflict(IndexError_):
-    """The write would overwrite what it may not: another article, or one of `seeds/`."""
-
-
-class ArticleNotFound(IndexError_):
-    """No article has that id."""
-
-
-class ArticleTooLarge(IndexError_):
-    """The article's text is over the size limit."""
-
-
-class WriteUncertain(StoreUnavailable):
-    """The store failed during a write, which may or may not have taken effect (a reply
-    lost after Chroma committed it): the same write again is safe."""
-
-    @classmethod
-    def of(cls, failure: StoreUnavailable) -> "WriteUncertain":
-        """The failure, said as what it means for the write."""
-        if isinstance(failure, cls):
-            return failure
-        return cls(
-            f"{failure} The write may or may not have taken effect; sending the same request "
-            "again is safe."
-        )
 
 
 @dataclass(frozen=True)
@@ -112,8 +96,8 @@ class Ingest:
         self.signature = signature(settings, embedder.name)
 
     def put(self, submission: Submission, replace: bool) -> Outcome:
-        """Write one article. Without `replace`, an id that holds other content is a
-        conflict (409); with it, the article is replaced."""
+        """Write one article. Without `replace`, an id that holds other content is an
+        ArticleIdHeld; with it, the article is replaced."""
         result = next(self.put_many([submission], replace))
         if isinstance(result, IndexError_):
             raise result
@@ -149,10 +133,10 @@ class Ingest:
             yield from waiting
 
     def delete(self, article_id: str) -> None:
-        """Delete an article added over HTTP (with the teasers found on its page)."""
+        """Delete an article added through the service (with the teasers found on its page)."""
         record = self._record(article_id)
         if record is None:
-            raise ArticleNotFound(f"no article with id {article_id!r}; see /api/articles")
+            raise ArticleNotFound(article_id)
         _writable(record)
         if record.source != f"{PREFIX}{article_id}":
             host = record.source.removeprefix(PREFIX)
@@ -178,10 +162,7 @@ class Ingest:
                     prepared.article_id, 0, "unchanged", [a.article_id for a in prepared.articles]
                 )
             if record.source != name or not replace:
-                raise ArticleConflict(
-                    f"an article with id {prepared.article_id!r} already holds other content: "
-                    f"replace it with PUT /api/articles/{prepared.article_id}"
-                )
+                raise ArticleIdHeld(prepared.article_id)
         chunks = writer.add(name, prepared.raw.digest, "api", prepared.articles)
         status: Status = "replaced" if record is not None else "created"
         return Outcome(

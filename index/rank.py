@@ -14,9 +14,9 @@ from datetime import date
 import numpy as np
 from numpy.typing import NDArray
 
-from index.chroma import Hit
-from index.chunk import sentence_spans
 from index.embed import Embedder, Tokens, unpack_vectors
+from index.passages import Hit
+from index.sentences import sentence_spans
 from index.terms import coverage, terms
 
 

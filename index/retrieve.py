@@ -35,9 +35,9 @@ from typing import Literal
 import numpy as np
 
 from index.catalog import Catalog
-from index.chroma import Hit
 from index.embed import Embedder
 from index.keyword import KeywordHit
+from index.passages import Hit
 from index.rank import (
     fold_duplicates,
     maximal_marginal_relevance,

@@ -21,63 +21,32 @@ import logging
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 from chromadb.api import ClientAPI
 from chromadb.api.models.Collection import Collection
 from numpy.typing import NDArray
 
-from index.articles import Article
-from index.chroma import Hit, connect, day_number, reachable, steady, to_article, to_hits
-from index.chunk import Chunk
+from index import records
+from index.chroma import connect, reachable, steady, to_article, to_hits
 from index.errors import IndexNotReady
+from index.passages import Article, Hit
+from index.records import (
+    Origin,
+    Record,
+    Source,
+    article_rows,
+    chunk_rows,
+    length,
+    read_all,
+    record_of,
+)
 from index.settings import Settings
 
 log = logging.getLogger(__name__)
 _SPACE: Any = {"hnsw": {"space": "cosine"}}
 _GENERATION = "generation"
-# Rows one read asks Chroma for. Chroma answers a read by naming every row it found in one
-# SQLite statement, and SQLite takes at most 32,766 names: reading all of 100,000 chunks at
-# once failed ("too many SQL variables"), so every read of all rows goes in pages.
-PAGE = 10_000
-Origin = Literal["seeds", "api"]
-
-
-@dataclass(frozen=True)
-class Source:
-    """What one write puts in the store: a file's (or an upload's) articles, each with its
-    chunks and their vectors, and, per article and chunk, its sentences' vectors packed
-    (`index.embed.pack_vectors`; none given, none stored)."""
-
-    name: str
-    digest: str
-    origin: Origin
-    articles: Sequence[tuple[Article, Sequence[Chunk], NDArray[np.float32]]]
-    sentences: Sequence[Sequence[str]] = ()
-
-    @property
-    def version(self) -> str:
-        """The version its chunks are written under."""
-        return self.digest[:16]
-
-    @property
-    def chunk_count(self) -> int:
-        """Chunks of all its articles."""
-        return sum(len(chunks) for _, chunks, _ in self.articles)
-
-
-@dataclass(frozen=True)
-class Record:
-    """An article record as readers need it: which version is in force, and when."""
-
-    article_id: str
-    source: str
-    origin: str
-    digest: str
-    version: str
-    committed_at: float
 
 
 def open_store(settings: Settings) -> "Store":
@@ -112,19 +81,19 @@ class Store:
         if not sources:
             return
         before = self.records(source={"$in": [s.name for s in sources]})
-        chunk_rows = [row for source in sources for row in _chunk_rows(source)]
+        chunks = [row for source in sources for row in chunk_rows(source)]
         started = time.perf_counter()
-        log.info("writing", extra={"sources": len(sources), "chunks": len(chunk_rows)})
+        log.info("writing", extra={"sources": len(sources), "chunks": len(chunks)})
         with reachable():
-            self._upsert(self.chunks, chunk_rows)
+            self._upsert(self.chunks, chunks)
             # Stamped once the chunks are in: readers catch up by this time (with a few
             # seconds' margin), so a stamp taken before a long chunk write could be missed.
-            article_rows = [row for source in sources for row in _article_rows(source)]
-            self._upsert(self.articles, article_rows)
+            articles = [row for source in sources for row in article_rows(source)]
+            self._upsert(self.articles, articles)
         # Readers learn of the commit before the old chunks go, so none is left between the
         # two versions with neither.
         self.bump()
-        kept = {row[0] for row in article_rows}
+        kept = {row[0] for row in articles}
         gone = [r.article_id for r in before if r.article_id not in kept]
         with reachable():
             if gone:  # teasers the new version of a page no longer has
@@ -166,7 +135,7 @@ class Store:
         """Delete chunks of versions no article record names, written more than `grace`
         seconds ago (a write that failed before its commit); the number deleted."""
         live = {(r.article_id, r.version) for r in self.records()}
-        ids, _, metadatas = _read_all(self.chunks, ["metadatas"])
+        ids, _, metadatas = read_all(self.chunks, ["metadatas"])
         cutoff = time.time() - grace
         dead = [
             cid
@@ -203,17 +172,18 @@ class Store:
 
     def records(self, **where: Any) -> list[Record]:
         """Article records, all or those matching one metadata condition."""
-        _, _, metadatas = _read_all(self.articles, ["metadatas"], where or None)
-        return [_record(m) for m in metadatas]
+        _, _, metadatas = read_all(self.articles, ["metadatas"], where or None)
+        return [record_of(m) for m in metadatas]
 
     def records_by_id(self, article_ids: Sequence[str]) -> list[Record]:
         """The records of these articles (unknown ids left out)."""
         found: list[Record] = []
-        for i in range(0, len(article_ids), PAGE):
-            part = list(article_ids[i : i + PAGE])
+        page = records.PAGE
+        for i in range(0, len(article_ids), page):
+            part = list(article_ids[i : i + page])
             with reachable():
                 got = steady(self.articles, self.articles.get, ids=part, include=["metadatas"])
-            found += [_record(m) for m in got["metadatas"] or [] if m is not None]
+            found += [record_of(m) for m in got["metadatas"] or [] if m is not None]
         return found
 
     def sources(self, origin: Origin) -> dict[str, str]:
@@ -312,7 +282,7 @@ class Store:
         page = [
             (
                 to_article(m, ""),
-                _length(m.get("characters")) or lengths.get(str(m["article_id"]), 0),
+                length(m.get("characters")) or lengths.get(str(m["article_id"]), 0),
             )
             for m in metas
         ]
@@ -321,7 +291,7 @@ class Store:
 
     def list_articles(self) -> list[Article]:
         """Every article, with text, ordered by source then id."""
-        _, documents, metadatas = _read_all(self.articles, ["documents", "metadatas"])
+        _, documents, metadatas = read_all(self.articles, ["documents", "metadatas"])
         pairs = zip(metadatas, documents, strict=True)
         return sorted((to_article(m, d) for m, d in pairs), key=lambda a: (a.source, a.article_id))
 
@@ -334,94 +304,3 @@ class Store:
         """Raise IndexNotReady when there is nothing to search."""
         if self.counts()[1] == 0:
             raise IndexNotReady("the index holds no articles yet: run `make index`")
-
-
-def _read_all(
-    collection: Collection, include: list[Any], where: Any = None
-) -> tuple[list[str], list[Any], list[Any]]:
-    """Every row of a collection (or those matching `where`): ids, documents, metadatas (an
-    empty list for what `include` leaves out), read `PAGE` rows at a time. A delete by
-    another process between two pages can shift a row past this read; every caller copes
-    (old chunks a write missed are never served and the next sweep removes them; a catalog
-    re-reads on the next generation)."""
-    ids: list[str] = []
-    documents: list[Any] = []
-    metadatas: list[Any] = []
-    seen = 0
-    while True:
-        with reachable():
-            got = steady(
-                collection, collection.get, where=where, include=include, limit=PAGE, offset=seen
-            )
-        seen += len(got["ids"])
-        docs: list[Any] = list(got["documents"] or [])
-        metas = got["metadatas"]
-        # A row being deleted by another process comes back without metadata: left out.
-        keep = [n for n in range(len(got["ids"])) if metas is None or metas[n] is not None]
-        ids += [got["ids"][n] for n in keep]
-        documents += [docs[n] for n in keep] if docs else []
-        metadatas += [metas[n] for n in keep] if metas else []
-        if len(got["ids"]) < PAGE:
-            return ids, documents, metadatas
-
-
-def _length(value: Any) -> int:
-    """A record's length in characters, 0 when it has none (written before lengths were kept)."""
-    return value if isinstance(value, int) else 0
-
-
-def _record(meta: Any) -> Record:
-    return Record(
-        article_id=str(meta["article_id"]),
-        source=str(meta["source"]),
-        origin=str(meta.get("origin", "seeds")),
-        digest=str(meta["digest"]),
-        version=str(meta.get("version", "")),
-        committed_at=float(meta.get("committed_at", 0.0)),
-    )
-
-
-def _chunk_rows(source: Source) -> list[tuple[Any, ...]]:
-    """(id, vector, text, metadata) of every chunk of a source."""
-    now = time.time()
-    rows: list[tuple[Any, ...]] = []
-    for n, (article, chunks, vectors) in enumerate(source.articles):
-        day = day_number(article.published)
-        packed = source.sentences[n] if source.sentences else [""] * len(chunks)
-        for chunk, vector, sentences in zip(chunks, vectors, packed, strict=True):
-            meta = {
-                "article_id": article.article_id,
-                "title": article.title,
-                "source": source.name,
-                "start": chunk.start,
-                "end": chunk.end,
-                "chunk": chunk.number,
-                "version": source.version,
-                "written_at": now,
-                **({"day": day} if day is not None else {}),
-                **({"sentences": sentences} if sentences else {}),
-            }
-            chunk_id = f"{article.article_id}@{source.version}:{chunk.number}"
-            rows.append((chunk_id, vector, chunk.text, meta))
-    return rows
-
-
-def _article_rows(source: Source) -> list[tuple[Any, ...]]:
-    """(id, centroid, text, metadata) of every article of a source: the commit records."""
-    now = time.time()
-    rows: list[tuple[Any, ...]] = []
-    for article, chunks, vectors in source.articles:
-        centroid = vectors.mean(axis=0) if len(vectors) else np.zeros(vectors.shape[1])
-        centroid = (centroid / (np.linalg.norm(centroid) or 1.0)).astype(np.float32)
-        meta = {
-            **article.metadata(),
-            "source": source.name,
-            "digest": source.digest,
-            "version": source.version,
-            "origin": source.origin,
-            "chunks": len(chunks),
-            "characters": len(article.text),
-            "committed_at": now,
-        }
-        rows.append((article.article_id, centroid, article.text, meta))
-    return rows

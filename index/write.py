@@ -5,12 +5,14 @@ indexer (`index.build`) and articles sent over HTTP (`index.ingest`) both write 
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
-from index.articles import Article
-from index.chunk import Chunk, chunk_text, sentence_spans
+from index.chunk import Chunk, chunk_text
 from index.clean import CLEANER_VERSION
-from index.embed import Embedder, Span, pack_vectors
+from index.embed import Embedder, pack_vectors
+from index.passages import Article
+from index.records import Origin, Source
 from index.settings import Settings
-from index.store import Origin, Source, Store
+from index.store import Store
+from index.vectors import embedded_passage
 
 # Chunks embedded in one call: enough to sort them by length and fill every batch.
 FLUSH_CHUNKS = 512
@@ -22,20 +24,6 @@ def signature(settings: Settings, embedder_name: str) -> str:
         f"clean={CLEANER_VERSION};tokens={settings.chunk_tokens};overlap={settings.chunk_overlap};"
         f"model={embedder_name};embedded=title+chunk;versioned=1;sentences=1"
     )
-
-
-def embedded_text(title: str, chunk: str) -> str:
-    """What the model embeds for a chunk: its article's title first, so a passage that never
-    names its subject is still found by it (the stored text is the chunk alone)."""
-    return f"{title}\n{chunk}" if title else chunk
-
-
-def embedded_passage(title: str, chunk: str) -> tuple[str, list[Span]]:
-    """What the model embeds for a chunk, and where the chunk's sentences (`sentence_spans`)
-    sit in it: the spans `Embedder.encode_passages` pools a vector over."""
-    text = embedded_text(title, chunk)
-    shift = len(text) - len(chunk)
-    return text, [(s.start + shift, s.end + shift) for s in sentence_spans(chunk)]
 
 
 @dataclass(frozen=True)

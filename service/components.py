@@ -19,10 +19,13 @@ from index.errors import StoreUnavailable
 from index.ingest import Ingest
 from index.retrieve import Ranking, Retriever
 from index.store import Store, open_store
+from service.answering.asking import Asking
 from service.answering.chat import ChatBackend, open_backend
+from service.answering.events import Sampling
 from service.answering.extractive import ExtractiveBackend
 from service.answering.generative import GenerativeBackend
 from service.answering.prompts import Prompts, load_prompts
+from service.answering.protocol import Answering
 from service.reader.model import META_FILE, Reader, ReaderMissing
 from service.reader.shipped import ShippedReaderError, built_from, manifest
 from service.settings import Settings
@@ -117,21 +120,49 @@ class Components:
         """Adding, replacing and deleting articles over HTTP."""
         return Ingest(self.store(), self.embedder, self.settings, self.settings.max_article_bytes)
 
-    def answerer(self) -> ExtractiveBackend:
-        """The answerer of the configured backend over the current store."""
+    def answerer(
+        self, retriever: Retriever | None = None, sampling: Sampling | None = None
+    ) -> Answering:
+        """The answerer of the configured backend over `retriever` (the current store's
+        by default), with a request's `sampling` for a model backend (the extractive one
+        quotes whole sentences and has no use for it)."""
+        extractive = self.extractive(retriever or self.retriever())
         if self.chat is not None and self.prompts is not None:
             return GenerativeBackend(
-                self.retriever(), self.embedder, self.settings, self.chat.model, self.prompts
+                extractive, self.settings, self.chat.model, self.prompts, sampling
+            )
+        return extractive
+
+    def extractive(self, retriever: Retriever) -> ExtractiveBackend:
+        """The extractive answerer over `retriever`: on its own, or the fallback a model
+        backend holds (without the reader, and with the rules' threshold)."""
+        if self.chat is not None and self.prompts is not None:
+            return ExtractiveBackend(
+                retriever,
+                self.embedder,
+                self.settings.min_support,
+                self.settings.max_answer_sentences,
+                self.settings.answer_threshold,
             )
         reader = self.reader
         return ExtractiveBackend(
-            self.retriever(),
+            retriever,
             self.embedder,
             self.settings.min_support,
             self.settings.max_answer_sentences,
             self.settings.reader_threshold if reader else self.settings.answer_threshold,
             reader,
             self.settings.answer_threshold,
+        )
+
+    def asking(self) -> Asking:
+        """The use case of asking over the current store: each question gets a backend of
+        its own, over this retriever kept to the question's date window."""
+        retriever = self.retriever()
+        return Asking(
+            lambda q: self.answerer(retriever.within(q.since, q.until), q.sampling),
+            self.store().require_ready,
+            self.settings.top_k,
         )
 
     def close(self) -> None:

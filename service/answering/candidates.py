@@ -3,8 +3,8 @@
 import re
 from dataclasses import dataclass
 
-from index.chroma import Hit
-from index.chunk import sentence_spans
+from index.passages import Hit
+from index.sentences import sentence_spans
 
 MIN_SENTENCE_WORDS = 5
 # A section head ("GPS Jamming Allegations and Information Warfare") names a topic; it never

@@ -5,11 +5,11 @@ The deltas always add up to the final answer's text, so a client that only appen
 shows the same answer as one that waits for the end.
 """
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
-from index.chroma import Hit
+from index.passages import Hit
 from service.answering.answer import Answer
 
 
@@ -64,24 +64,6 @@ class Finished:
 
 
 Event = Retrieved | Delta | Finished
-
-
-class Answering(Protocol):
-    """What the routes need from an answer backend."""
-
-    sampling: Sampling
-
-    def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
-        """The question to search with, standing alone without the conversation."""
-        ...
-
-    def events(self, question: str, standalone: str, top_k: int) -> Iterator[Event]:
-        """Retrieved, then deltas, then Finished."""
-        ...
-
-    def complete(self, question: str, standalone: str, top_k: int) -> Finished:
-        """The final answer, once every event has run."""
-        ...
 
 
 def finish(events: Iterable[Event]) -> Finished:

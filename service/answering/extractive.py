@@ -19,14 +19,14 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from index.chroma import Hit
 from index.embed import Embedder
+from index.passages import Hit
 from index.retrieve import Retriever
 from index.terms import coverage, terms
 from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text
 from service.answering.candidates import Candidate, candidates
 from service.answering.deadline import check
-from service.answering.events import Delta, Event, Finished, Retrieved, Sampling, finish
+from service.answering.events import Delta, Event, Finished, Retrieved, finish
 from service.answering.followup import standalone
 from service.reader.model import Reader
 from service.answering.support import Evidence, SupportScorer
@@ -70,9 +70,6 @@ class ExtractiveBackend:
         self.min_support = min_support
         self.max_sentences = max_sentences
         self.answer_threshold = answer_threshold
-        # Quoted sentences are not sampled: a request's temperature, max_tokens and stop
-        # are kept here for the model backends and change nothing for this one.
-        self.sampling = Sampling()
         self.support = SupportScorer(embedder)
         self.reader = reader
         # With a reader, `answer_threshold` is the reader's; this one is the rules' own.

@@ -23,16 +23,14 @@ from collections.abc import Iterator
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import BaseMessage
 
-from index.chroma import Hit
-from index.chunk import count_tokens
-from index.embed import Embedder
-from index.retrieve import Retriever
+from index.passages import Hit
+from index.sentences import count_tokens
 from index.terms import terms
 from service.answering.answer import Answer, Cited
 from service.answering.candidates import candidates
 from service.answering.deadline import remaining
 from service.answering.errors import LLMError
-from service.answering.events import Delta, Event, Finished, Retrieved, Usage
+from service.answering.events import Delta, Event, Finished, Retrieved, Sampling, Usage, finish
 from service.answering.extractive import ExtractiveBackend
 from service.answering.followup import is_follow_up, standalone
 from service.answering.llm import complete, stream_text
@@ -108,31 +106,32 @@ def _header(n: int, hit: Hit) -> str:
     return f"Passage [{n}]:"
 
 
-class GenerativeBackend(ExtractiveBackend):
-    """Answers with a chat model, checked sentence by sentence, falling back to quoting."""
+class GenerativeBackend:
+    """Answers with a chat model, checked sentence by sentence, falling back to quoting
+    with the extractive backend it holds (which also finds the passages and scores them)."""
 
     def __init__(
         self,
-        retriever: Retriever,
-        embedder: Embedder,
+        extractive: ExtractiveBackend,
         settings: Settings,
         model: BaseChatModel,
         prompts: Prompts,
+        sampling: Sampling | None = None,
     ) -> None:
-        super().__init__(
-            retriever,
-            embedder,
-            settings.min_support,
-            settings.max_answer_sentences,
-            settings.answer_threshold,
-        )
+        self.extractive = extractive
         self.settings = settings
         self.model = model
         self.prompts = prompts
+        # The request's temperature, max_tokens and stop; unset keeps the configured ones.
+        self.sampling = sampling or Sampling()
 
     def answer(self, question: str, standalone: str, top_k: int) -> Answer:
         """The generated (or fallback) answer, as the extractive answerer's `answer` gives one."""
         return self.complete(question, standalone, top_k).answer
+
+    def complete(self, question: str, standalone: str, top_k: int) -> Finished:
+        """The final answer and token use, once every event has run."""
+        return finish(self.events(question, standalone, top_k))
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
         """A follow-up rewritten by the model to stand alone; the rule's rewrite when the
@@ -156,7 +155,7 @@ class GenerativeBackend(ExtractiveBackend):
 
     def events(self, question: str, standalone: str, top_k: int) -> Iterator[Event]:
         """Retrieved, checked sentences as deltas, Finished (see the module docstring)."""
-        hits = self.retrieve(standalone, top_k)
+        hits = self.extractive.retrieve(standalone, top_k)
         yield Retrieved(standalone, hits)
         started = time.perf_counter()
         for event in self._answer(question, standalone, hits):
@@ -166,7 +165,7 @@ class GenerativeBackend(ExtractiveBackend):
             yield event
 
     def _answer(self, question: str, standalone: str, hits: list[Hit]) -> Iterator[Event]:
-        quoted = self.quote(question, standalone, hits)
+        quoted = self.extractive.quote(question, standalone, hits)
         if not quoted.answerable:
             yield Delta(quoted.text)
             yield Finished(quoted, None)
@@ -174,14 +173,17 @@ class GenerativeBackend(ExtractiveBackend):
         found = candidates(hits)
         support = {
             (c.hit.article_id, c.start): s
-            for s, c in zip(self.score(standalone, found), found, strict=True)
+            for s, c in zip(self.extractive.score(standalone, found), found, strict=True)
         }
         passages = pack(by_support(hits, support), self.budget(standalone))
         messages = self.prompts.answer.format_messages(
             passages=render(passages), question=standalone
         )
-        relevant = {key for key, s in support.items() if s >= self.min_support * RELEVANCE}
-        verifier = Verifier(self, passages, standalone, self.settings.min_claim_support, relevant)
+        floor = self.extractive.min_support * RELEVANCE
+        relevant = {key for key, s in support.items() if s >= floor}
+        verifier = Verifier(
+            self.extractive, passages, standalone, self.settings.min_claim_support, relevant
+        )
         raw: list[str] = []
         kept: list[str] = []
         failure = None
@@ -235,7 +237,7 @@ class GenerativeBackend(ExtractiveBackend):
                 kept += 1
                 yield sentence
             # Enough said, or the model has wandered off: stop it rather than wait.
-            if kept >= self.max_sentences or len(verifier.dropped) >= _GIVE_UP_AFTER:
+            if kept >= self.extractive.max_sentences or len(verifier.dropped) >= _GIVE_UP_AFTER:
                 return
         yield from filter(None, (verifier.check(c) for _, c in split_sentences(buffer)))
 

@@ -28,10 +28,9 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from index.chroma import Hit
-from index.embed import Embedder, unpack_vectors
+from index.embed import Embedder
 from index.terms import STOP_WORDS, coverage, terms, words
-from index.write import embedded_passage
+from index.vectors import passage_vectors
 from service.answering.answertype import asked_type, can_answer, holds_type, years_agree
 from service.answering.candidates import Candidate
 
@@ -117,12 +116,12 @@ class Evidence:
 
 def evidence_of(found: Sequence[Candidate], embedder: Embedder) -> list[Evidence]:
     """The candidates as evidence, each sentence's vector the one pooled from the pass that
-    embedded its passage at index time (stored with it, `Hit.sentences`), and its window's
+    embedded its passage at index time (`index.vectors.passage_vectors`), and its window's
     the word-count-weighted mean of its own and its neighbours'. A passage stored without
     them is read now by that same pass, once, which costs less than encoding each sentence
     and window alone. A sentence the pass did not reach (past the model's 256 word pieces)
     is encoded alone."""
-    rows = _passage_rows([c.hit for c in found], embedder)
+    rows = passage_vectors([c.hit for c in found], embedder)
     evidence = []
     for c in found:
         own = rows[c.hit.chunk_id]
@@ -137,28 +136,6 @@ def evidence_of(found: Sequence[Candidate], embedder: Embedder) -> list[Evidence
         window /= np.linalg.norm(window) or 1.0
         evidence.append(Evidence(c.quote, c.window, vector, window))
     return evidence
-
-
-def _passage_rows(hits: Sequence[Hit], embedder: Embedder) -> dict[str, NDArray[np.float32]]:
-    """Unit sentence vectors of each passage (zero rows where the pass read nothing), by
-    chunk id: stored, or read now for passages stored without them."""
-    rows: dict[str, NDArray[np.float32]] = {}
-    unread: dict[str, Hit] = {}
-    for hit in hits:
-        if hit.chunk_id in rows or hit.chunk_id in unread:
-            continue
-        count = len(embedded_passage(hit.title, hit.text)[1])
-        stored = unpack_vectors(hit.sentences, embedder.dimensions) if hit.sentences else None
-        if stored is None or len(stored) != count:
-            unread[hit.chunk_id] = hit
-            continue
-        norms = np.linalg.norm(stored, axis=1, keepdims=True)
-        rows[hit.chunk_id] = np.divide(stored, norms, out=np.zeros_like(stored), where=norms > 0)
-    if unread:
-        passages = [embedded_passage(h.title, h.text) for h in unread.values()]
-        _, pooled = embedder.encode_passages([t for t, _ in passages], [s for _, s in passages])
-        rows.update(zip(unread, pooled, strict=True))
-    return rows
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from index.chroma import Hit
-from index.chunk import sentence_spans
+from index.passages import Hit
+from index.sentences import sentence_spans
 from index.terms import terms
 from service.answering.answer import Cited, as_answer_text
 from service.answering.candidates import Candidate

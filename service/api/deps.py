@@ -7,7 +7,7 @@ from fastapi import Depends, Request
 from index.embed import Embedder
 from index.retrieve import Retriever
 from index.store import Store
-from service.answering.extractive import ExtractiveBackend
+from service.answering.asking import Asking
 from service.components import Components
 from service.settings import Settings
 
@@ -41,13 +41,13 @@ def get_retriever(components: ComponentsDep) -> Retriever:
     return components.retriever()
 
 
-def get_answerer(components: ComponentsDep) -> ExtractiveBackend:
-    """The answerer chosen by the settings."""
-    return components.answerer()
+def get_asking(components: ComponentsDep) -> Asking:
+    """The one way to ask, with the backend chosen by the settings."""
+    return components.asking()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 StoreDep = Annotated[Store, Depends(get_store)]
 EmbedderDep = Annotated[Embedder, Depends(get_embedder)]
 RetrieverDep = Annotated[Retriever, Depends(get_retriever)]
-AnswererDep = Annotated[ExtractiveBackend, Depends(get_answerer)]
+AskingDep = Annotated[Asking, Depends(get_asking)]

@@ -16,8 +16,16 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from index.errors import IndexError_, IndexNotReady, StoreUnavailable, UnreadableArticle
-from index.ingest import ArticleConflict, ArticleNotFound, ArticleTooLarge
+from index.errors import (
+    ArticleConflict,
+    ArticleIdHeld,
+    ArticleNotFound,
+    ArticleTooLarge,
+    IndexError_,
+    IndexNotReady,
+    StoreUnavailable,
+    UnreadableArticle,
+)
 from index.logs import request_id
 from service.answering.errors import AnswerTimeout, ServiceError
 from service.api.error_models import error_body, is_openai, openai_body, openai_status
@@ -60,6 +68,16 @@ _STATUS: list[tuple[type[Exception], int]] = [
 def status_for(exc: Exception) -> int:
     """The HTTP status of an error raised on purpose."""
     return next((code for kind, code in _STATUS if isinstance(exc, kind)), 500)
+
+
+def detail_for(exc: Exception) -> str:
+    """What the client is told of an error raised on purpose: its own words, and the
+    request that resolves it where there is one."""
+    if isinstance(exc, ArticleIdHeld):
+        return f"{exc}: replace it with PUT /api/articles/{exc.article_id}"
+    if isinstance(exc, ArticleNotFound):
+        return f"{exc}; see /api/articles"
+    return str(exc)
 
 
 def field_message(error: dict[str, object]) -> str:
@@ -116,7 +134,7 @@ async def _domain_handler(request: Request, exc: Exception) -> JSONResponse:
     return _respond(
         request,
         status_for(exc),
-        str(exc),
+        detail_for(exc),
         param=getattr(exc, "param", None),
         code=getattr(exc, "code", None),
     )

@@ -36,7 +36,8 @@ from pydantic import (
 )
 
 from service.answering.answer import MAX_QUESTION_CHARS
-from service.answering.events import Answering, Delta, Event, Finished, Sampling
+from service.answering.asking import Question
+from service.answering.events import Delta, Event, Finished, Sampling
 from service.api.schemas import MAX_TURN_CHARS, Citation, unicode_text
 
 MODEL_ID = "newsrag"
@@ -218,6 +219,15 @@ class ChatRequest(BaseModel):
         limit = self.max_completion_tokens or self.max_tokens
         return Sampling(temperature=self.temperature, max_tokens=limit, stop=stop)
 
+    def question_asked(self) -> Question | None:
+        """The question with its conversation and options; None without a user message."""
+        conversation = self.conversation()
+        if conversation is None:
+            return None
+        options = self.options()
+        text, history = conversation
+        return Question(text, history, options.top_k, options.since, options.until, self.sampling())
+
     def options(self) -> NewsragOptions:
         """The retrieval options, defaults when none were sent."""
         return self.newsrag or NewsragOptions()
@@ -284,14 +294,9 @@ def annotations(done: Finished, article_url: str) -> list[Annotation]:
     ]
 
 
-def chunks(
-    answerer: Answering,
-    question: str,
-    history: list[tuple[str, str]],
-    top_k: int,
-    include_usage: bool,
-) -> Iterator[ServerSentEvent]:
-    """The events of a streamed completion, ending with `[DONE]`."""
+def chunks(events: Iterator[Event], include_usage: bool) -> Iterator[ServerSentEvent]:
+    """The events of a streamed completion of an answer's events (`Asking.events`), ending
+    with `[DONE]`."""
     head: dict[str, Any] = {
         "id": f"chatcmpl-{uuid.uuid4().hex}",
         "object": "chat.completion.chunk",
@@ -300,8 +305,7 @@ def chunks(
         **({"usage": None} if include_usage else {}),
     }
     yield _event(head, [_choice(ChoiceDelta(role="assistant", content=""))])
-    standalone = answerer.rewrite(question, history)
-    for event in answerer.events(question, standalone, top_k):
+    for event in events:
         yield from _chunk(head, event, include_usage)
     yield ServerSentEvent(raw_data="[DONE]")
 

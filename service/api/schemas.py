@@ -13,8 +13,9 @@ from pydantic import (
     field_validator,
 )
 
-from index.chroma import Hit
+from index.passages import Hit
 from service.answering.answer import MAX_QUESTION_CHARS
+from service.answering.asking import Question
 
 Since = Annotated[
     date | None,
@@ -88,6 +89,11 @@ class AskRequest(BaseModel):
     until: Until = None
 
     _question_not_blank = field_validator("question")(_not_blank)
+
+    def question_asked(self) -> Question:
+        """The question with its conversation and options, as `Asking` takes it."""
+        history = [(str(t.role), t.content) for t in self.history]
+        return Question(self.question, history, self.top_k, self.since, self.until)
 
 
 class SearchRequest(BaseModel):

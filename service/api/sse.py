@@ -33,7 +33,7 @@ from starlette.types import Receive, Scope, Send
 
 from index.errors import IndexError_
 from service.answering.errors import ServiceError
-from service.answering.events import Answering, Delta, Event, Finished, Retrieved
+from service.answering.events import Delta, Event, Finished, Retrieved
 from service.api.admission import Ticket
 from service.api.error_models import REF
 from service.api.schemas import Citation, Passage, TokenUsage
@@ -131,13 +131,11 @@ def sse_events(event: Event) -> Iterator[ServerSentEvent]:
         yield ServerSentEvent(event="done", data=DoneEvent(mode=answer.mode, usage=usage))
 
 
-def stream(
-    answerer: Answering, question: str, history: list[tuple[str, str]], top_k: int
-) -> Iterator[ServerSentEvent]:
-    """Every event of one answer; a failure after the response began becomes an error event."""
+def stream(events: Iterator[Event]) -> Iterator[ServerSentEvent]:
+    """Every event of one answer (`Asking.events`); a failure after the response began
+    becomes an error event."""
     try:
-        standalone = answerer.rewrite(question, history)
-        for event in answerer.events(question, standalone, top_k):
+        for event in events:
             yield from sse_events(event)
     except (ServiceError, IndexError_) as exc:
         yield ServerSentEvent(event="error", data=ErrorEvent(detail=str(exc)))

@@ -23,7 +23,7 @@ from index.build import sync
 from index.embed import Embedder
 from index.store import open_store
 from service.answering.answer import Answer
-from service.answering.extractive import ExtractiveBackend
+from service.answering.protocol import Answering
 from service.components import Components
 from service.settings import Settings
 
@@ -81,9 +81,10 @@ def load_questions(path: Path) -> list[dict[str, object]]:
 
 def run(components: Components, questions: list[dict[str, object]]) -> list[Outcome]:
     """Answer every question with the configured answerer (refusing nothing, for the sweep)."""
-    answerer = components.answerer()
     if components.chat is not None:
-        return [_generated(answerer, components, item) for item in questions]
+        generative = components.answerer()
+        return [_generated(generative, components, item) for item in questions]
+    answerer = components.extractive(components.retriever())
     threshold, answerer.answer_threshold = answerer.answer_threshold, 0.0
     outcomes = []
     for item in questions:
@@ -96,9 +97,7 @@ def run(components: Components, questions: list[dict[str, object]]) -> list[Outc
     return outcomes
 
 
-def _generated(
-    answerer: ExtractiveBackend, components: Components, item: dict[str, object]
-) -> Outcome:
+def _generated(answerer: Answering, components: Components, item: dict[str, object]) -> Outcome:
     """A model backend's answer as the service gives it (its own refusals, no sweep)."""
     q = str(item["question"])
     answer = answerer.complete(q, q, components.settings.top_k).answer

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import index.store
+import index.records
 from index.build import sync
 from index.embed import Embedder
 from index.store import Store, connect
@@ -213,7 +213,7 @@ def test_reads_of_every_row_go_in_pages(
     store = open_store(settings)
     sync(settings, store, embedder)
     articles, chunks = store.counts()
-    monkeypatch.setattr(index.store, "PAGE", 2)  # five articles, a dozen chunks: many pages
+    monkeypatch.setattr(index.records, "PAGE", 2)  # five articles, a dozen chunks: many pages
     ids = [a.article_id for a in store.list_articles()]
     assert len(ids) == len(set(ids)) == articles == 5
     assert sorted(r.article_id for r in store.records()) == sorted(ids)

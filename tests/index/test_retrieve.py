@@ -10,9 +10,9 @@ import pytest
 import index.rank
 from index.build import sync
 from index.catalog import Catalog
-from index.chroma import Hit, day_number
 from index.chunk import sentence_spans
 from index.embed import Embedder, Tokens, pack_vectors, unpack_vectors
+from index.passages import Hit, day_number
 from index.rank import (
     LATE_SENTENCES,
     fold_duplicates,

@@ -30,7 +30,7 @@ from service.api.article_models import (
 from service.api.auth import GUARDED, requires
 from service.api.deps import ComponentsDep, StoreDep
 from service.api.error_models import REF, responses
-from service.api.errors import field_message, status_for
+from service.api.errors import detail_for, field_message, status_for
 from service.components import Components
 
 router = APIRouter(prefix="/api", tags=["articles"])
@@ -298,7 +298,7 @@ def _parse_line(n: int, line: bytes) -> Submission | BulkLine:
 
 def _bulk_line(n: int, result: Outcome | IndexError_) -> BulkLine:
     if isinstance(result, IndexError_):
-        return BulkLine(line=n, code=status_for(result), status="error", detail=str(result))
+        return BulkLine(line=n, code=status_for(result), status="error", detail=detail_for(result))
     code = 201 if result.status == "created" else 200
     return BulkLine(
         line=n, code=code, status=result.status, article_id=result.article_id, chunks=result.chunks

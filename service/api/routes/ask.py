@@ -8,7 +8,7 @@ from starlette.concurrency import run_in_threadpool
 from service.answering.answer import Answer
 from service.answering.events import Usage
 from service.api.admission import within_deadline
-from service.api.deps import AnswererDep, SettingsDep, StoreDep
+from service.api.deps import AskingDep
 from service.api.error_models import responses
 from service.api.schemas import AskRequest, AskResponse, Citation, TokenUsage
 
@@ -32,16 +32,10 @@ def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
 @router.post(
     "/ask", response_model=AskResponse, responses=responses(400, 408, 413, 422, 500, 503, 504)
 )
-async def ask(
-    body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
-) -> AskResponse:
+async def ask(body: AskRequest, asking: AskingDep) -> AskResponse:
     """Answer a question from the articles; every sentence cites its passage."""
-    await run_in_threadpool(store.require_ready)
-    answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
-    query = await within_deadline(
-        answerer.rewrite, body.question, [(t.role, t.content) for t in body.history]
-    )
-    done = await within_deadline(
-        answerer.complete, body.question, query, body.top_k or settings.top_k
-    )
+    await run_in_threadpool(asking.ready)
+    question = body.question_asked()
+    standalone = await within_deadline(asking.rewrite, question)
+    done = await within_deadline(asking.complete, question, standalone)
     return to_response(done.answer, done.usage)

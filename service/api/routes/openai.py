@@ -13,11 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from index.errors import IndexError_
 from service.answering.answer import MAX_QUESTION_CHARS
 from service.answering.errors import ServiceError
-from service.answering.events import Answering
+from service.answering.events import Event
 from service.api import openai_compat as compat
 from service.api import sse
 from service.api.admission import admit, within_deadline
-from service.api.deps import AnswererDep, SettingsDep, StoreDep
+from service.api.deps import AskingDep, SettingsDep
 from service.api.error_models import openai_body, responses
 from service.api.errors import ModelNotFound, QuestionRejected
 
@@ -64,48 +64,32 @@ async def retrieve_model(model: str) -> Model:
     },
 )
 async def create_chat_completion(
-    body: compat.ChatRequest,
-    request: Request,
-    answerer: AnswererDep,
-    store: StoreDep,
-    settings: SettingsDep,
+    body: compat.ChatRequest, request: Request, asking: AskingDep, settings: SettingsDep
 ) -> compat.Completion | EventSourceResponse:
     """Answer the last user message from the articles, with `citations` beside the answer."""
     if body.model != compat.MODEL_ID:
         raise ModelNotFound(body.model)
-    conversation = body.conversation()
-    if conversation is None:
+    question = body.question_asked()
+    if question is None:
         limit = MAX_QUESTION_CHARS
         raise QuestionRejected(
             f"the last user message must be a question of 1 to {limit} characters", "messages"
         )
-    await run_in_threadpool(store.require_ready)
-    question, history = conversation
-    options = body.options()
-    answerer.retriever = answerer.retriever.within(options.since, options.until)
-    answerer.sampling = body.sampling()
-    top_k = options.top_k or settings.top_k
+    await run_in_threadpool(asking.ready)
     if body.stream:
         usage = bool(body.stream_options and body.stream_options.include_usage)
         ticket = admit()  # waits its turn in this worker's queue, like every other answer
-        events = _guarded(answerer, question, history, top_k, usage)
-        return sse.respond(events, settings.sse_ping, ticket)
-    standalone = await within_deadline(answerer.rewrite, question, history)
-    done = await within_deadline(answerer.complete, question, standalone, top_k)
+        return sse.respond(_guarded(asking.events(question), usage), settings.sse_ping, ticket)
+    standalone = await within_deadline(asking.rewrite, question)
+    done = await within_deadline(asking.complete, question, standalone)
     return compat.completion(done, f"{request.base_url}api/articles/")
 
 
-def _guarded(
-    answerer: Answering,
-    question: str,
-    history: list[tuple[str, str]],
-    top_k: int,
-    include_usage: bool,
-) -> Iterator[ServerSentEvent]:
+def _guarded(events: Iterator[Event], include_usage: bool) -> Iterator[ServerSentEvent]:
     """The chunks; a failure after the stream began becomes an OpenAI error event (its
     client raises on it)."""
     try:
-        yield from compat.chunks(answerer, question, history, top_k, include_usage)
+        yield from compat.chunks(events, include_usage)
     except (ServiceError, IndexError_) as exc:
         yield ServerSentEvent(data=openai_body(500, str(exc)))
     # The status line is already sent: this event is the only way left to tell the client.

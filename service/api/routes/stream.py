@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from service.api import sse
 from service.api.admission import admit
-from service.api.deps import AnswererDep, SettingsDep, StoreDep
+from service.api.deps import AskingDep, SettingsDep
 from service.api.error_models import responses
 from service.api.schemas import AskRequest
 
@@ -31,12 +31,9 @@ EVENTS_DOC: dict[int | str, dict[str, Any]] = {
     responses={**EVENTS_DOC, **responses(400, 408, 413, 422, 500, 503)},
 )
 async def ask_stream(
-    body: AskRequest, answerer: AnswererDep, store: StoreDep, settings: SettingsDep
+    body: AskRequest, asking: AskingDep, settings: SettingsDep
 ) -> EventSourceResponse:
     """Answer as Server-Sent Events: retrieval, delta..., citations, done (or error)."""
-    await run_in_threadpool(store.require_ready)
-    answerer.retriever = answerer.retriever.within(body.since, body.until)  # built per request
-    history = [(str(t.role), t.content) for t in body.history]
+    await run_in_threadpool(asking.ready)
     ticket = admit()  # 429 now, before the stream starts, when the queue is full
-    events = sse.stream(answerer, body.question, history, body.top_k or settings.top_k)
-    return sse.respond(events, settings.sse_ping, ticket)
+    return sse.respond(sse.stream(asking.events(body.question_asked())), settings.sse_ping, ticket)

@@ -2,8 +2,8 @@
 
 import pytest
 
-from index.chroma import Hit
 from index.embed import Embedder
+from index.passages import Hit
 from service.answering import support
 from service.answering.answertype import asked_type, can_answer, holds_quantity, years_agree
 from service.answering.candidates import candidates

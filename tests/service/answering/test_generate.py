@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from langchain_core.language_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 
-from index.chroma import Hit
 from index.chunk import count_tokens
 from index.embed import Embedder
+from index.passages import Hit
 from service.answering.chat import ChatBackend
 from service.answering.errors import BackendError
 from service.answering.generative import pack, render

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from index.build import sync
-from index.chroma import Hit
 from index.embed import Embedder
+from index.passages import Hit
 from index.store import open_store
 from service.answering.candidates import candidates
 from service.answering.generative import render
