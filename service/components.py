@@ -40,7 +40,7 @@ _readers: dict[tuple[Path, float], Reader] = {}
 def reader_missing(settings: Settings) -> str | None:
     """Why the configured answerer cannot start for want of a reader built from the weights
     the repository ships (checked against their sha256), if it cannot."""
-    if settings.reader != "model" or settings.answer_backend != "extractive":
+    if settings.reader != "model":
         return None
     try:
         shipped = manifest()["sha256"]
@@ -85,9 +85,7 @@ class Components:
             settings.device, settings.embed_batch, settings.encoder_path, settings.torch_threads
         )
         self.chat = chat or (open_backend(settings) if generative else None)
-        self.reader = (
-            load_reader(settings) if settings.reader == "model" and not generative else None
-        )
+        self.reader = load_reader(settings) if settings.reader == "model" else None
         self._store: Store | None = None
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
@@ -121,38 +119,33 @@ class Components:
         return Ingest(self.store(), self.embedder, self.settings, self.settings.max_article_bytes)
 
     def answerer(
-        self, retriever: Retriever | None = None, sampling: Sampling | None = None
+        self,
+        retriever: Retriever | None = None,
+        sampling: Sampling | None = None,
+        min_confidence: float | None = None,
     ) -> Answering:
         """The answerer of the configured backend over `retriever` (the current store's
         by default), with a request's `sampling` for a model backend (the extractive one
-        quotes whole sentences and has no use for it)."""
-        extractive = self.extractive(retriever or self.retriever())
+        quotes whole sentences and has no use for it) and its `min_confidence`."""
+        extractive = self.extractive(retriever or self.retriever(), min_confidence)
         if self.chat is not None and self.prompts is not None:
             return GenerativeBackend(
                 extractive, self.settings, self.chat.model, self.prompts, sampling
             )
         return extractive
 
-    def extractive(self, retriever: Retriever) -> ExtractiveBackend:
-        """The extractive answerer over `retriever`: on its own, or the fallback a model
-        backend holds (without the reader, and with the rules' threshold)."""
-        if self.chat is not None and self.prompts is not None:
-            return ExtractiveBackend(
-                retriever,
-                self.embedder,
-                self.settings.min_support,
-                self.settings.max_answer_sentences,
-                self.settings.answer_threshold,
-            )
-        reader = self.reader
+    def extractive(
+        self, retriever: Retriever, min_confidence: float | None = None
+    ) -> ExtractiveBackend:
+        """The extractive answerer over `retriever`: on its own, or the judge a model backend
+        holds (its refusal spares the model a call; its answer is the fallback)."""
         return ExtractiveBackend(
             retriever,
             self.embedder,
             self.settings.min_support,
             self.settings.max_answer_sentences,
-            self.settings.reader_threshold if reader else self.settings.answer_threshold,
-            reader,
-            self.settings.answer_threshold,
+            self.settings.min_confidence if min_confidence is None else min_confidence,
+            self.reader,
         )
 
     def asking(self) -> Asking:
@@ -160,7 +153,9 @@ class Components:
         its own, over this retriever kept to the question's date window."""
         retriever = self.retriever()
         return Asking(
-            lambda q: self.answerer(retriever.within(q.since, q.until), q.sampling),
+            lambda q: self.answerer(
+                retriever.within(q.since, q.until), q.sampling, q.min_confidence
+            ),
             self.store().require_ready,
             self.settings.top_k,
         )

@@ -25,32 +25,25 @@ class Settings(IndexSettings):
         description="Lowest similarity-plus-overlap score at which a passage sentence counts as "
         "relevant when checking generated sentences.",
     )
-    answer_threshold: float = Field(
-        0.1,
+    min_confidence: float = Field(
+        0.5,
         ge=0.0,
         le=1.0,
-        description="With `RAG_READER=rules` (and for follow-ups, which the rules answer alone): "
-        "lowest support (0-1) of the best sentence for the extractive answerer to answer rather "
-        "than say the articles don't (calibrated by `make eval --sweep`).",
+        description="Least confidence (0-1: the calibrated chance that the answer is right) at "
+        "which the service answers rather than say the articles don't; a request's "
+        "`min_confidence` overrides it. Chosen on held-out SQuAD 2.0 articles and our question "
+        "set (docs/reader.md).",
     )
     reader: Literal["model", "rules"] = Field(
         "model",
         description="What decides the extractive answer's sentences and refusals: `model`, the "
-        "hand-written support score and gates joined by the reader trained by `make "
-        "train-reader` (README), or `rules` alone (then `RAG_ANSWER_THRESHOLD` applies).",
+        "hand-written support score and gates joined by the reader the repository ships "
+        "(docs/reader.md), or `rules` alone.",
     )
     reader_path: Path = Field(
         Path("models/reader"),
-        description="Folder of the trained reader (`make train-reader`), relative to "
-        "the folder the service starts in.",
-    )
-    reader_threshold: float = Field(
-        0.21,
-        ge=0.0,
-        le=1.0,
-        description="With the reader: lowest support (0-1) of the best sentence, the geometric "
-        "mean of the rules' support and the reader's probability, for the extractive answerer "
-        "to answer rather than say the articles don't (calibrated by `make eval --sweep`).",
+        description="Folder of the reader built from the shipped weights (`make setup`), "
+        "relative to the folder the service starts in.",
     )
     max_answer_sentences: int = Field(
         3, ge=1, le=3, description="Sentences in an extractive answer."

@@ -120,8 +120,6 @@ def test_layout_settings_read_once_never_handed_through_the_environment() -> Non
     assert not found, found
 
 
-# The reader moves out of answering (to `service/reader/`), bringing its own imports along.
-ANSWERING_EXEMPT = {"service.answering.reader"}
 STORAGE = ("index.write", "index.chunk", "index.chroma")
 
 
@@ -131,7 +129,7 @@ def test_layout_answering_reads_plain_passages_not_storage() -> None:
     wrong = [
         f"{module} imports {dep}"
         for module, deps in imports().items()
-        if module.startswith("service.answering") and module not in ANSWERING_EXEMPT
+        if module.startswith("service.answering")
         for dep in deps
         if dep.startswith(STORAGE)
     ]
@@ -153,8 +151,6 @@ def test_layout_passage_types_import_no_storage_library() -> None:
     assert not [n for n in found if n.split(".")[0] in ("chromadb", "index")], found
 
 
-# Being rewritten and moved beside the reader (`service/reader/`).
-LONG_EXEMPT = {"service/measure/train_reader.py"}
 MAX_LINES = 400
 
 
@@ -164,6 +160,5 @@ def test_layout_no_module_over_400_lines() -> None:
         for name in ("index", "service")
         for path in sorted((ROOT / name).glob("**/*.py"))
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES
-        and str(path.relative_to(ROOT)) not in LONG_EXEMPT
     }
     assert not long, long

@@ -42,3 +42,6 @@ class Answer:
     reason: str | None
     mode: str
     citations: list[Cited]
+    # The chance the answer is right (service.answering.confidence); for a refusal, the chance
+    # the best passage found would have answered.
+    confidence: float = 0.0

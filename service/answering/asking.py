@@ -27,6 +27,8 @@ class Question:
     since: date | None = None
     until: date | None = None
     sampling: Sampling = field(default_factory=Sampling)
+    # The least confidence to answer with (service.answering.confidence); None: the setting.
+    min_confidence: float | None = None
 
 
 # A backend for one question: built with the question's options, never changed after.

@@ -3,11 +3,12 @@
 Each candidate sentence gets a support score from `support` (embedding similarity and word
 overlap of the sentence and of its neighbours, the kind of answer asked for, and the
 question's focus). The best sentence answers; the runner-up joins it when it scores nearly
-as well, and the sentence before joins when the answer leans on it ("her aircraft"). When
-even the best sentence scores below `answer_threshold` (calibrated by `make eval`), the
-service says the articles do not answer rather than guessing. With the reader (a small model
-trained here, `service.answering.reader`), each sentence the rules did not rule out is also
-read and its support becomes the geometric mean of the two. No language model is needed.
+as well, and the sentence before joins when the answer leans on it ("her aircraft"). With the
+reader (a small model shipped with the code, `service.reader.model`), each sentence the rules
+did not rule out is also read and its support becomes the geometric mean of the two. The best
+support, calibrated, is the answer's confidence (`service.answering.confidence`); below the
+request's `min_confidence` the service says the articles do not answer rather than guessing.
+No language model is needed.
 
 `score` is the plainer similarity-plus-overlap measure the generated-answer verifier uses
 to check a written sentence against a passage.
@@ -25,12 +26,13 @@ from index.retrieve import Retriever
 from index.terms import coverage, terms
 from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text
 from service.answering.candidates import Candidate, candidates
+from service.answering.confidence import Calibration
 from service.answering.deadline import check
 from service.answering.events import Delta, Event, Finished, Retrieved, finish
 from service.answering.followup import standalone
-from service.reader.model import Reader
 from service.answering.support import Evidence, SupportScorer
 from service.metrics import ANSWER_SECONDS, RETRIEVAL_SECONDS, answered
+from service.reader.model import Reader
 
 DENSE_WEIGHT = 0.55
 LEXICAL_WEIGHT = 0.45
@@ -61,19 +63,19 @@ class ExtractiveBackend:
         embedder: Embedder,
         min_support: float,
         max_sentences: int,
-        answer_threshold: float = 0.1,
+        min_confidence: float = 0.5,
         reader: Reader | None = None,
-        rules_threshold: float = 0.1,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
         self.min_support = min_support
         self.max_sentences = max_sentences
-        self.answer_threshold = answer_threshold
+        self.min_confidence = min_confidence
         self.support = SupportScorer(embedder)
         self.reader = reader
-        # With a reader, `answer_threshold` is the reader's; this one is the rules' own.
-        self.rules_threshold = rules_threshold
+        # Each way of deciding has its own calibration: with the reader, and the rules alone
+        # (RAG_READER=rules, follow-ups).
+        self.calibration = {kind: Calibration.shipped(kind) for kind in ("model", "rules")}
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
         """The question with the conversation's names added when it leans on them."""
@@ -113,14 +115,15 @@ class ExtractiveBackend:
         # the names it leans on added as a list, is answered by the rules alone (README).
         reader = self.reader if standalone == question else None
         scores = self.judge(question, found, reader)
-        threshold = self.rules_threshold if self.reader and not reader else self.answer_threshold
         ranked = sorted(zip(scores, found, strict=True), key=lambda p: -p[0])
-        if not ranked or ranked[0][0] < threshold:
-            return self.refusal(question, standalone, ranked[0][1] if ranked else None)
+        calibration = self.calibration["model" if reader else "rules"]
+        confidence = round(calibration.confidence(ranked[0][0]), 4) if ranked else 0.0
+        if not ranked or confidence < self.min_confidence:
+            return self.refusal(question, standalone, ranked[0][1] if ranked else None, confidence)
         chosen = self.pick(ranked, {(c.hit.article_id, c.start): sc for sc, c in ranked})
         cited = [_cite(i, c, s) for i, (s, c) in enumerate(chosen, start=1)]
         text = " ".join(f"{as_answer_text(c.quote)} [{c.n}]" for c in cited)
-        return Answer(question, standalone, text, True, None, "extractive", cited)
+        return Answer(question, standalone, text, True, None, "extractive", cited, confidence)
 
     def judge(self, question: str, found: list[Candidate], reader: Reader | None) -> list[float]:
         """Support of each candidate. The rules of `scores` give each candidate a support;
@@ -185,7 +188,13 @@ class ExtractiveBackend:
             break
         return sorted(chosen, key=lambda p: (p[1].hit.article_id, p[1].start))
 
-    def refusal(self, question: str, standalone: str, nearest: Candidate | None) -> Answer:
+    def refusal(
+        self,
+        question: str,
+        standalone: str,
+        nearest: Candidate | None,
+        confidence: float = 0.0,
+    ) -> Answer:
         """A plain no-answer with a reason naming the nearest article."""
         window = self.retriever.window()
         if nearest:
@@ -196,7 +205,7 @@ class ExtractiveBackend:
             reason = f"No article published {window} matches this question (the date window)."
         else:
             reason = "No article passage matches this question."
-        return Answer(question, standalone, NO_ANSWER, False, reason, "extractive", [])
+        return Answer(question, standalone, NO_ANSWER, False, reason, "extractive", [], confidence)
 
 
 def _previous(cand: Candidate, others: list[Candidate]) -> int | None:

@@ -2,9 +2,10 @@
 and the extractive answer stands in whenever the model cannot be trusted.
 
 For one question:
-1. The passages are retrieved and the extractive answer is worked out from them at once.
-   When it refuses (no sentence supports the question) the model is not asked: a small
-   model is worse than the support score at knowing that the passages hold no answer.
+1. The passages are retrieved and the extractive answer is worked out from them at once,
+   with the reader. When it refuses (its confidence is below the request's
+   `min_confidence`) the model is not asked: a small model is worse than the reader at
+   knowing that the passages hold no answer. The answer keeps that confidence.
 2. Passages are packed best-first, whole sentences only, into the model's context minus
    the answer budget, numbered and fenced as data in the answer prompt.
 3. The model's answer streams through the verifier one sentence at a time, so every delta
@@ -199,7 +200,17 @@ class GenerativeBackend:
         if kept and failure is None:
             text = " ".join(kept)
             yield Finished(
-                Answer(question, standalone, text, True, None, "generated", verifier.cited), usage
+                Answer(
+                    question,
+                    standalone,
+                    text,
+                    True,
+                    None,
+                    "generated",
+                    verifier.cited,
+                    quoted.confidence,
+                ),
+                usage,
             )
             return
         reason = failure or _why_unsupported("".join(raw))

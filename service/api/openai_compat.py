@@ -38,7 +38,13 @@ from pydantic import (
 from service.answering.answer import MAX_QUESTION_CHARS
 from service.answering.asking import Question
 from service.answering.events import Delta, Event, Finished, Sampling
-from service.api.schemas import MAX_TURN_CHARS, Citation, unicode_text
+from service.api.schemas import (
+    CONFIDENCE_DESCRIPTION,
+    MAX_TURN_CHARS,
+    Citation,
+    MinConfidence,
+    unicode_text,
+)
 
 MODEL_ID = "newsrag"
 _MARKER = re.compile(r"\[(\d+)\]")
@@ -91,6 +97,7 @@ class NewsragOptions(BaseModel):
     )
     since: date | None = Field(None, description="Only articles published on or after this date.")
     until: date | None = Field(None, description="Only articles published on or before this date.")
+    min_confidence: MinConfidence = None
 
 
 class StreamOptions(BaseModel):
@@ -226,7 +233,15 @@ class ChatRequest(BaseModel):
             return None
         options = self.options()
         text, history = conversation
-        return Question(text, history, options.top_k, options.since, options.until, self.sampling())
+        return Question(
+            text,
+            history,
+            options.top_k,
+            options.since,
+            options.until,
+            self.sampling(),
+            options.min_confidence,
+        )
 
     def options(self) -> NewsragOptions:
         """The retrieval options, defaults when none were sent."""
@@ -238,6 +253,7 @@ class Completion(ChatCompletion):
 
     citations: list[Citation] = Field(description="The same schema as /api/ask citations.")
     mode: Mode = Field(description="extractive, generated or fallback (see /api/ask).")
+    confidence: float = Field(ge=0.0, le=1.0, description=CONFIDENCE_DESCRIPTION)
 
 
 class CompletionChunk(ChatCompletionChunk):
@@ -247,6 +263,9 @@ class CompletionChunk(ChatCompletionChunk):
         None, description="On the chunk with finish_reason only: every passage cited."
     )
     mode: Mode | None = Field(None, description="On the chunk with finish_reason only.")
+    confidence: float | None = Field(
+        None, ge=0.0, le=1.0, description="On the chunk with finish_reason only: as /api/ask's."
+    )
 
 
 class ModelList(BaseModel):
@@ -271,6 +290,7 @@ def completion(done: Finished, article_url: str) -> Completion:
         usage=_usage(done),
         citations=[Citation(**asdict(c)) for c in done.answer.citations],
         mode=done.answer.mode,
+        confidence=done.answer.confidence,
     )
 
 
@@ -316,7 +336,8 @@ def _chunk(head: dict[str, Any], event: Event, include_usage: bool) -> Iterator[
     elif isinstance(event, Finished):
         citations = [Citation(**asdict(c)) for c in event.answer.citations]
         end = [_choice(ChoiceDelta(), "stop")]
-        yield _event(head, end, citations=citations, mode=event.answer.mode)
+        answer = event.answer
+        yield _event(head, end, citations=citations, mode=answer.mode, confidence=answer.confidence)
         if include_usage:
             yield _event({**head, "usage": _usage(event)}, [])
 

@@ -64,6 +64,25 @@ class Turn(BaseModel):
     content: Annotated[Text, Field(max_length=MAX_TURN_CHARS, description="What was said.")]
 
 
+# A request's least confidence to answer with (service.answering.confidence).
+MinConfidence = (
+    Annotated[
+        float,
+        Field(
+            ge=0.0,
+            le=1.0,
+            description="Least confidence (0-1) to answer with; below it the answer is a refusal. "
+            "RAG_MIN_CONFIDENCE without it.",
+        ),
+    ]
+    | None
+)
+CONFIDENCE_DESCRIPTION = (
+    "The calibrated chance (0-1) that the answer is right; for a refusal, the chance that "
+    "the best passage found would have answered (docs/reader.md)."
+)
+
+
 class AskRequest(BaseModel):
     """A question about the articles, optionally following earlier turns."""
 
@@ -87,13 +106,21 @@ class AskRequest(BaseModel):
     ] = []
     since: Since = None
     until: Until = None
+    min_confidence: MinConfidence = None
 
     _question_not_blank = field_validator("question")(_not_blank)
 
     def question_asked(self) -> Question:
         """The question with its conversation and options, as `Asking` takes it."""
         history = [(str(t.role), t.content) for t in self.history]
-        return Question(self.question, history, self.top_k, self.since, self.until)
+        return Question(
+            self.question,
+            history,
+            self.top_k,
+            self.since,
+            self.until,
+            min_confidence=self.min_confidence,
+        )
 
 
 class SearchRequest(BaseModel):
@@ -191,6 +218,7 @@ class AskResponse(BaseModel):
                         }
                     ],
                     "usage": None,
+                    "confidence": 0.83,
                 }
             ]
         }
@@ -211,6 +239,7 @@ class AskResponse(BaseModel):
         "language model and checked; fallback: the model failed, extractive answer given."
     )
     citations: list[Citation] = Field(description="Every passage the answer cites, by n.")
+    confidence: float = Field(ge=0.0, le=1.0, description=CONFIDENCE_DESCRIPTION)
     usage: TokenUsage | None = Field(
         None, description="Tokens the language model read and wrote; null when none was used."
     )

@@ -36,7 +36,7 @@ from service.answering.errors import ServiceError
 from service.answering.events import Delta, Event, Finished, Retrieved
 from service.api.admission import Ticket
 from service.api.error_models import REF
-from service.api.schemas import Citation, Passage, TokenUsage
+from service.api.schemas import CONFIDENCE_DESCRIPTION, Citation, Passage, TokenUsage
 
 log = logging.getLogger(__name__)
 NO_BUFFERING = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -63,6 +63,7 @@ class CitationsEvent(BaseModel):
     answer: str = Field(description="The final answer text: the deltas joined.")
     answerable: bool = Field(description="False when the articles do not contain the answer.")
     reason: str | None = Field(description="Why there is no answer, or why the model was replaced.")
+    confidence: float = Field(ge=0.0, le=1.0, description=CONFIDENCE_DESCRIPTION)
 
 
 class DoneEvent(BaseModel):
@@ -125,6 +126,7 @@ def sse_events(event: Event) -> Iterator[ServerSentEvent]:
             answer=answer.text,
             answerable=answer.answerable,
             reason=answer.reason,
+            confidence=answer.confidence,
         )
         yield ServerSentEvent(event="citations", data=citations)
         usage = TokenUsage(**asdict(event.usage)) if event.usage else None

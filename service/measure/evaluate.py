@@ -5,7 +5,8 @@ Each line: {"question", "answerable", "expected": [any of these strings must app
 "article_id", "title"}. The seeds are indexed into a throwaway folder so the figures never
 depend on a local index. Prints the share of answers holding the expected fact, the share
 citing the right article, the share of unanswerable questions refused, the median answer
-length in words, and (with --sweep) the support threshold that would score best.
+length in words, and (with --sweep) the figures at every confidence threshold
+(`min_confidence`) the answers cross.
 """
 
 import argparse
@@ -37,7 +38,7 @@ class Outcome:
     item: dict[str, object]
     answer: Answer
     raw: Answer
-    support: float
+    confidence: float
 
     @property
     def has_fact(self) -> bool:
@@ -46,7 +47,7 @@ class Outcome:
 
     @property
     def raw_has_fact(self) -> bool:
-        """The answer before the support threshold holds one of the expected strings."""
+        """The answer before the confidence threshold holds one of the expected strings."""
         return _holds_fact(self.raw, self.item)
 
     @property
@@ -84,16 +85,14 @@ def run(components: Components, questions: list[dict[str, object]]) -> list[Outc
     if components.chat is not None:
         generative = components.answerer()
         return [_generated(generative, components, item) for item in questions]
-    answerer = components.extractive(components.retriever())
-    threshold, answerer.answer_threshold = answerer.answer_threshold, 0.0
+    answerer = components.extractive(components.retriever(), min_confidence=0.0)
+    threshold = components.settings.min_confidence
     outcomes = []
     for item in questions:
         q = str(item["question"])
         raw = answerer.answer(q, q, components.settings.top_k)
-        support = max((c.score for c in raw.citations), default=0.0)
-        final = raw if support >= threshold else answerer.refusal(q, q, None)
-        outcomes.append(Outcome(item, final, raw, support))
-    answerer.answer_threshold = threshold
+        final = raw if raw.confidence >= threshold else answerer.refusal(q, q, None, raw.confidence)
+        outcomes.append(Outcome(item, final, raw, raw.confidence))
     return outcomes
 
 
@@ -101,7 +100,7 @@ def _generated(answerer: Answering, components: Components, item: dict[str, obje
     """A model backend's answer as the service gives it (its own refusals, no sweep)."""
     q = str(item["question"])
     answer = answerer.complete(q, q, components.settings.top_k).answer
-    return Outcome(item, answer, answer, max((c.score for c in answer.citations), default=0.0))
+    return Outcome(item, answer, answer, answer.confidence)
 
 
 def report(outcomes: list[Outcome]) -> dict[str, float]:
@@ -122,13 +121,13 @@ def report(outcomes: list[Outcome]) -> dict[str, float]:
 
 
 def sweep(outcomes: list[Outcome]) -> list[tuple[float, float, float]]:
-    """(threshold, facts kept, refusals) for thresholds between the observed supports."""
+    """(threshold, facts kept, refusals) for thresholds between the observed confidences."""
     rows = []
-    for t in sorted({round(o.support, 3) for o in outcomes}):
+    for t in sorted({round(o.confidence, 3) for o in outcomes}):
         kept = [o for o in outcomes if o.item["answerable"]]
-        facts = sum(o.raw_has_fact and o.support >= t for o in kept) / max(1, len(kept))
+        facts = sum(o.raw_has_fact and o.confidence >= t for o in kept) / max(1, len(kept))
         bad = [o for o in outcomes if not o.item["answerable"]]
-        refused = sum(o.support < t for o in bad) / max(1, len(bad))
+        refused = sum(o.confidence < t for o in bad) / max(1, len(bad))
         rows.append((t, facts, refused))
     return rows
 
@@ -137,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     """Index the seeds into a temp folder, answer the set, print the figures."""
     parser = argparse.ArgumentParser(prog="python -m service.measure.evaluate", description=__doc__)
     parser.add_argument("questions", type=Path)
-    parser.add_argument("--sweep", action="store_true", help="print figures per support threshold")
+    parser.add_argument("--sweep", action="store_true", help="print figures per confidence threshold")
     parser.add_argument("--show", action="store_true", help="print every question and answer")
     args = parser.parse_args(argv)
     with seeded() as components:
@@ -146,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         for o in outcomes:
             good = o.has_fact if o.item["answerable"] else not o.answer.answerable
             where = "" if not o.item["answerable"] or o.right_article else " (wrong article)"
-            print(f"{'ok ' if good else 'BAD'} {o.support:.3f} {o.item['question']}{where}")
+            print(f"{'ok ' if good else 'BAD'} {o.confidence:.3f} {o.item['question']}{where}")
             print(f"     -> {o.raw.text[:160]}")
     if args.sweep:
         for t, facts, refused in sweep(outcomes):

@@ -34,7 +34,7 @@ from service.api.app import create_app
 from service.measure.datasets import load
 from service.measure.public_sets import _doc_mapper, write_seeds
 from service.measure.scores import normalise
-from service.reader.train import ANSWERED_RIGHT, CALIBRATION, TEST, V1, V2
+from service.reader.data import ANSWERED_RIGHT, CALIBRATION, TEST, V1, V2
 from service.settings import Settings
 
 BINS = 10
@@ -98,8 +98,7 @@ def ask(args: argparse.Namespace) -> list[dict[str, Any]]:
         started = time.perf_counter()
         sync(settings, components.store(), embedder)
         print(json.dumps({"indexed_seconds": round(time.perf_counter() - started, 1)}))
-        answerer = components.answerer()
-        answerer.answer_threshold = answerer.rules_threshold = 0.0
+        answerer = components.extractive(components.retriever(), min_confidence=0.0)
         for n, q in enumerate(questions, start=1):
             hits = answerer.retriever.search(q["question"], settings.top_k)
             answer = answerer.quote(q["question"], q["question"], hits)

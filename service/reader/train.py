@@ -29,18 +29,26 @@ import sys
 import time
 from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from index.chunk import sentence_spans
 from index.logs import configure
-from index.terms import terms
-from service.answering.candidates import MIN_SENTENCE_WORDS
-from service.measure.scores import normalise, token_f1
+from service.reader.data import (
+    CALIBRATION,
+    MEASURED,
+    SEED,
+    TEST,
+    V2,
+    Pair,
+    load,
+    pairs_of,
+    refusal_pairs_of,
+    split,
+)
+from service.reader.figures import measure, refusals
 from service.reader.model import (
     Reader,
     ReaderModel,
@@ -53,163 +61,8 @@ from service.reader.shipped import MANIFEST, SHIPPED, base_model, build, pack
 
 log = logging.getLogger("train_reader")
 
-SEED = 20261202
-MEASURED = 1_000  # public_sets measures the first 1,000 questions: their articles stay out
-# Whole SQuAD 2.0 articles never trained on: the confidence is calibrated and the threshold
-# chosen on the first; the second are the held-out figures (service.measure.squad2).
-CALIBRATION = ("Harvard_University", "Packet_switching")
-TEST = ("Scottish_Parliament", "Islamism", "Imperialism")
-V1 = "squad-v1.1"
-V2 = "squad-v2.0-dev-half"
-ANSWERED_RIGHT = 0.72  # the share of answerable questions the refusal figure is read at
 HEAD_RATE = 20
-SURE = 0.1  # a short answer whose start and end probabilities multiply to at least this
 SPAN_WEIGHT = 0.5
-
-
-@dataclass(frozen=True)
-class Pair:
-    """One training or measuring example."""
-
-    question: str
-    sentence: str
-    before: str
-    after: str
-    answers: bool
-    short: tuple[int, int] | None = None  # characters of the short answer in `sentence`
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    title: str
-    sentences: list[tuple[int, int, str]]  # start, end, text
-
-
-def load(bench: Path) -> tuple[dict[str, Paragraph], list[dict[str, Any]], list[str]]:
-    """Paragraphs by id; the questions of SQuAD v1.1 dev and of the SQuAD 2.0 half (an
-    answerable question both hold once); the measured articles' titles (to leave out)."""
-    paragraphs = {}
-    for line in (bench / V1 / "corpus.jsonl").open():
-        doc = json.loads(line)
-        spans = sentence_spans(doc["text"])
-        paragraphs[doc["doc_id"]] = Paragraph(
-            doc["title"], [(s.start, s.end, doc["text"][s.start : s.end]) for s in spans]
-        )
-    first = [json.loads(line) for line in (bench / V1 / "questions.jsonl").open()]
-    measured = sorted({q["title"] for q in first[:MEASURED]})
-    second = [json.loads(line) for line in (bench / V2 / "questions.jsonl").open()]
-    seen = {(q["gold_doc_ids"][0], q["question"]) for q in second}
-    questions = [
-        {**q, "answerable": True}
-        for q in first
-        if (q["gold_doc_ids"][0], q["question"]) not in seen
-    ]
-    return paragraphs, questions + second, measured
-
-
-def split(
-    questions: list[dict[str, Any]], measured: list[str]
-) -> tuple[list[str], list[dict[str, Any]], list[dict[str, Any]]]:
-    """Training articles (titles in file order), their questions, and the calibration
-    articles' questions."""
-    kept = {*measured, *CALIBRATION, *TEST}
-    titles = list(dict.fromkeys(q["title"] for q in questions if q["title"] not in kept))
-    train = [q for q in questions if q["title"] in titles]
-    calibration = [q for q in questions if q["title"] in CALIBRATION]
-    return titles, train, calibration
-
-
-def _neighbours(sentences: list[tuple[int, int, str]], at: int) -> tuple[str, str]:
-    before = sentences[at - 1][2] if at > 0 else ""
-    after = sentences[at + 1][2] if at + 1 < len(sentences) else ""
-    return before, after
-
-
-def _overlap(question: set[str], text: str) -> int:
-    return len(question & set(terms(text)))
-
-
-def pairs_of(
-    question: dict[str, Any],
-    paragraphs: dict[str, Paragraph],
-    by_title: dict[str, list[str]],
-    rng: random.Random,
-    same: int = 1,
-    other: int = 1,
-) -> list[Pair]:
-    """The positive and its negatives (`same` of the gold paragraph's other sentences, `other`
-    of the article's other paragraphs, each among the ones sharing most words with the
-    question), or none when its first answer is not inside one candidate sentence."""
-    doc_id = question["gold_doc_ids"][0]
-    para = paragraphs[doc_id]
-    start = question["answer_starts"][0]
-    end = start + len(question["answers"][0])
-    text = question["question"]
-    wanted = set(terms(text))
-    gold = [
-        i
-        for i, (s, e, t) in enumerate(para.sentences)
-        if s <= start and end <= e and len(t.split()) >= MIN_SENTENCE_WORDS
-    ]
-    if not gold:
-        return []
-    at = gold[0]
-    s0, _, sentence = para.sentences[at]
-    out = [Pair(text, sentence, *_neighbours(para.sentences, at), True, (start - s0, end - s0))]
-    others = [
-        i
-        for i, (_, _, t) in enumerate(para.sentences)
-        if i != at and len(t.split()) >= MIN_SENTENCE_WORDS
-    ]
-    if others:
-        others.sort(key=lambda i: (-_overlap(wanted, para.sentences[i][2]), rng.random()))
-        for i in _pick(rng, others[: same + 1], same):
-            out.append(Pair(text, para.sentences[i][2], *_neighbours(para.sentences, i), False))
-    elsewhere = [
-        (other, i)
-        for other in by_title[para.title]
-        if other != doc_id
-        for i, (_, _, t) in enumerate(paragraphs[other].sentences)
-        if len(t.split()) >= MIN_SENTENCE_WORDS
-    ]
-    if elsewhere:
-        elsewhere.sort(
-            key=lambda p: (-_overlap(wanted, paragraphs[p[0]].sentences[p[1]][2]), rng.random())
-        )
-        for where, i in _pick(rng, elsewhere[: other + 2], other):
-            sentences = paragraphs[where].sentences
-            out.append(Pair(text, sentences[i][2], *_neighbours(sentences, i), False))
-    return out
-
-
-def refusal_pairs_of(question: dict[str, Any], paragraphs: dict[str, Paragraph]) -> list[Pair]:
-    """An unanswerable question's two negatives: the sentence of its paragraph holding its
-    plausible answer (when one sentence holds it), and the other sentence sharing the most
-    words with the question."""
-    para = paragraphs[question["gold_doc_ids"][0]]
-    text = question["question"]
-    wanted = set(terms(text))
-    usable = [
-        i for i, (_, _, t) in enumerate(para.sentences) if len(t.split()) >= MIN_SENTENCE_WORDS
-    ]
-    plausible = [
-        i
-        for i in usable
-        if any(a and a in para.sentences[i][2] for a in question.get("plausible_answers", []))
-    ][:1]
-    rest = sorted(
-        (i for i in usable if i not in plausible),
-        key=lambda i: (-_overlap(wanted, para.sentences[i][2]), i),
-    )
-    return [
-        Pair(text, para.sentences[i][2], *_neighbours(para.sentences, i), False)
-        for i in plausible + rest[:1]
-    ]
-
-
-def _pick(rng: random.Random, pool: list[Any], count: int) -> list[Any]:
-    """`count` of the pool at random (one as `rng.choice`, which the committed recipe drew)."""
-    return [rng.choice(pool)] if count == 1 else rng.sample(pool, min(count, len(pool)))
 
 
 def _batch_targets(
@@ -345,133 +198,6 @@ def train(
                     "seconds": round(time.monotonic() - began, 1),
                 },
             )
-
-
-def measure(
-    reader: Reader,
-    questions: list[dict[str, Any]],
-    paragraphs: dict[str, Paragraph],
-    by_title: dict[str, list[str]],
-    rng: random.Random,
-) -> dict[str, float]:
-    """Figures of a trained reader on questions it never saw, gold paragraph given."""
-    top_right, exact, f1, separated, total = 0, 0.0, 0.0, 0, 0
-    spans: list[tuple[float, bool, float]] = []
-    for q in questions:
-        para = paragraphs[q["gold_doc_ids"][0]]
-        found = [
-            (i, t)
-            for i, (_, _, t) in enumerate(para.sentences)
-            if len(t.split()) >= MIN_SENTENCE_WORDS
-        ]
-        if not found:
-            continue
-        total += 1
-        readings = reader.read(
-            q["question"], [(t, *_neighbours(para.sentences, i)) for i, t in found], spans=True
-        )
-        best = max(range(len(found)), key=lambda k: readings[k].probability)
-        i, sentence = found[best]
-        s0, e0, _ = para.sentences[i]
-        starts = q["answer_starts"]
-        top_right += any(
-            s0 <= s and s + len(a) <= e0 for s, a in zip(starts, q["answers"], strict=True)
-        )
-        short = readings[best].short
-        said = sentence[short[0] : short[1]] if short else sentence
-        hit = any(normalise(said) == normalise(a) for a in q["answers"])
-        overlap = token_f1(said, q["answers"])
-        exact += hit
-        f1 += overlap
-        spans.append((readings[best].confidence, hit, overlap))
-        # On-topic sentences of another paragraph of the article: the answering sentence
-        # should read likelier than the likeliest of them.
-        pair = pairs_of(q, paragraphs, by_title, rng)
-        if pair and len(pair) == 3:
-            near, far = reader.read(
-                q["question"],
-                [
-                    (pair[0].sentence, pair[0].before, pair[0].after),
-                    (pair[2].sentence, pair[2].before, pair[2].after),
-                ],
-            )
-            separated += near.probability > far.probability
-    return {
-        "questions": total,
-        "top_sentence_holds_answer": round(top_right / total, 4),
-        "exact_match": round(100 * exact / total, 1),
-        "token_f1": round(100 * f1 / total, 1),
-        "answering_above_other_paragraph": round(separated / total, 4),
-        **confident(spans),
-    }
-
-
-def refusals(
-    reader: Reader, questions: list[dict[str, Any]], paragraphs: dict[str, Paragraph]
-) -> dict[str, float]:
-    """With the gold paragraph given: the share of unanswerable questions refused when the
-    threshold on the best sentence's probability lets `ANSWERED_RIGHT` of the answerable ones
-    be answered with a sentence holding a gold span."""
-    right: list[tuple[float, bool]] = []
-    wrong: list[float] = []
-    for q in questions:
-        para = paragraphs[q["gold_doc_ids"][0]]
-        found = [
-            i for i, (_, _, t) in enumerate(para.sentences) if len(t.split()) >= MIN_SENTENCE_WORDS
-        ]
-        if not found:
-            continue
-        readings = reader.read(
-            q["question"], [(para.sentences[i][2], *_neighbours(para.sentences, i)) for i in found]
-        )
-        best = max(range(len(found)), key=lambda k: readings[k].probability)
-        top = readings[best].probability
-        if not q["answerable"]:
-            wrong.append(top)
-            continue
-        s0, e0, _ = para.sentences[found[best]]
-        holds = any(
-            s0 <= s and s + len(a) <= e0
-            for s, a in zip(q["answer_starts"], q["answers"], strict=True)
-        )
-        right.append((top, holds))
-    return refused_at(right, wrong, ANSWERED_RIGHT)
-
-
-def refused_at(
-    right: list[tuple[float, bool]], wrong: list[float], share: float
-) -> dict[str, float]:
-    """The highest threshold at which `share` of the answerable questions are answered right
-    (score at or above it and the answer right), and the share of the others it refuses."""
-    ranked = sorted(right, key=lambda r: -r[0])
-    needed = share * len(ranked)
-    got, threshold = 0, 0.0
-    for score, holds in ranked:
-        got += holds
-        threshold = score
-        if got >= needed:
-            break
-    reachable = got >= needed
-    return {
-        "answerable": len(right),
-        "unanswerable": len(wrong),
-        "most_answered_right": round(sum(h for _, h in right) / max(1, len(right)), 4),
-        "threshold": round(threshold, 4) if reachable else float("nan"),
-        "refused": round(sum(w < threshold for w in wrong) / max(1, len(wrong)), 4)
-        if reachable
-        else 0.0,
-    }
-
-
-def confident(spans: list[tuple[float, bool, float]]) -> dict[str, float]:
-    """The short answers the reader is surest of (`SURE`): their share, exact match and token
-    F1. The service marks none yet: they do not measure well enough (README)."""
-    kept = [(hit, f1) for sure, hit, f1 in spans if sure >= SURE]
-    return {
-        "sure_short_answers": round(len(kept) / max(1, len(spans)), 4),
-        "sure_exact_match": round(100 * sum(h for h, _ in kept) / max(1, len(kept)), 1),
-        "sure_token_f1": round(100 * sum(f for _, f in kept) / max(1, len(kept)), 1),
-    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -96,9 +96,11 @@ class NewsRAG:
         history: Sequence[tuple[str, str]] = (),
         since: date | None = None,
         until: date | None = None,
+        min_confidence: float | None = None,
     ) -> AskResponse:
-        """An answer with its citations (POST /api/ask)."""
-        body = _question(question, top_k, history, since, until)
+        """An answer with its citations and confidence (POST /api/ask); below
+        `min_confidence` (the service's default without it) the answer is a refusal."""
+        body = _question(question, top_k, history, since, until, min_confidence)
         return AskResponse.model_validate(self._call("POST", "/api/ask", json=body).json())
 
     def stream(
@@ -109,11 +111,12 @@ class NewsRAG:
         history: Sequence[tuple[str, str]] = (),
         since: date | None = None,
         until: date | None = None,
+        min_confidence: float | None = None,
     ) -> Iterator[StreamEvent]:
         """The answer's events as they come (POST /api/ask/stream): RetrievalEvent, then
         DeltaEvent pieces, then CitationsEvent and DoneEvent. An `error` event raises
         StreamFailed."""
-        body = _question(question, top_k, history, since, until)
+        body = _question(question, top_k, history, since, until, min_confidence)
         try:
             with self.http.stream("POST", "/api/ask/stream", json=body) as response:
                 if response.status_code >= 400:
@@ -202,9 +205,15 @@ def _question(
     history: Sequence[tuple[str, str]],
     since: date | None,
     until: date | None,
+    min_confidence: float | None = None,
 ) -> dict[str, Any]:
     turns = [{"role": role, "content": content} for role, content in history]
-    body = {"question": question, "top_k": top_k, "history": turns or None}
+    body = {
+        "question": question,
+        "top_k": top_k,
+        "history": turns or None,
+        "min_confidence": min_confidence,
+    }
     return _drop_none({**body, **_window(since, until)})
 
 

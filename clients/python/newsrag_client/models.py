@@ -53,6 +53,10 @@ class AskResponse(BaseModel):
     reason: str | None = Field(description="Why there is no answer; null otherwise.")
     mode: Literal["extractive", "generated", "fallback"]
     citations: list[Citation]
+    confidence: float = Field(
+        description="The chance (0-1) that the answer is right; for a refusal, that the best "
+        "passage found would have answered."
+    )
     usage: TokenUsage | None = None
 
 
@@ -121,6 +125,7 @@ class CitationsEvent(BaseModel):
     answer: str
     answerable: bool
     reason: str | None
+    confidence: float
 
 
 class DoneEvent(BaseModel):

@@ -25,6 +25,7 @@ def to_response(answer: Answer, usage: Usage | None = None) -> AskResponse:
         reason=answer.reason,
         mode=answer.mode,
         citations=[Citation(**asdict(c)) for c in answer.citations],
+        confidence=answer.confidence,
         usage=TokenUsage(**asdict(usage)) if usage else None,
     )
 

@@ -119,6 +119,7 @@ function finish(turn, result) {
     reason: result.reason ?? null,
     mode: result.mode ?? null,
     citations: Array.isArray(result.citations) ? result.citations : [],
+    confidence: typeof result.confidence === "number" ? result.confidence : null,
     draft: "",
   });
   const spoken = turn.answer.replace(/\s*\[\d+\]/g, "");

@@ -91,7 +91,24 @@ function answered(turn, actions, articles) {
     const citation = turn.citations.find((c) => c.n === Number(button.dataset.n));
     actions.onCite(turn, citation, button);
   });
-  return [text, sources(turn, actions, articles), answerActions(turn, actions)];
+  const parts = [text, sources(turn, actions, articles), answerActions(turn, actions)];
+  const unsure = lowConfidence(turn);
+  return unsure ? [unsure, ...parts] : parts;
+}
+
+// Below this the page says in words that the service is not sure of its answer.
+const SURE = 0.7;
+
+/** A plain warning over an answer the service gives with low confidence, or null. */
+function lowConfidence(turn) {
+  if (typeof turn.confidence !== "number" || turn.confidence >= SURE) return null;
+  const chance = Math.round(turn.confidence * 100);
+  return h(
+    "p",
+    { class: "low-confidence", role: "note" },
+    `Not sure: the service puts the chance that this answer is right at about ${chance}%. ` +
+      "Read the quoted passage before relying on it.",
+  );
 }
 
 /** The articles an answer used, each once, in the order the answer first cites them. */

@@ -7,7 +7,7 @@ const MAX_MESSAGE_CHARS = 8000;
 
 /**
  * A turn: {id, question, status, standalone_question, passages, draft, answer, answerable,
- * reason, mode, citations, error}. status is "pending" (waiting for the first word), "streaming",
+ * reason, mode, citations, confidence, error}. status is "pending" (waiting for the first word), "streaming",
  * "done", "error" or "stopped".
  */
 export function newTurn(question) {
@@ -23,6 +23,7 @@ export function newTurn(question) {
     reason: null,
     mode: null,
     citations: [],
+    confidence: null,
     error: null,
   };
 }

@@ -12,8 +12,8 @@ import pytest
 
 from index.embed import Embedder
 from service.answering.extractive import ExtractiveBackend
-from service.reader.model import FORMAT, META_FILE, Reader
 from service.components import Components, load_reader, reader_missing
+from service.reader.model import FORMAT, META_FILE, Reader
 from service.settings import Settings
 from tests.processes import free_port
 

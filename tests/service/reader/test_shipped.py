@@ -60,7 +60,7 @@ def test_packing_keeps_the_trained_layers_within_int8_rounding(tmp_path: Path) -
         model.head.scale.fill_(7.0)
     pack(model, [4, 5], tmp_path, {"note": "test"})
     assert json.loads((tmp_path / MANIFEST).read_text())["layers"] == [4, 5]
-    trained, head = unpack(tmp_path)
+    trained, _head = unpack(tmp_path)
     assert all(name.startswith(("encoder.layer.4.", "encoder.layer.5.")) for name in trained)
     _, fresh = base_model()
     again = ReaderModel(fresh)

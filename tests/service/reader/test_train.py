@@ -5,7 +5,8 @@ import random
 
 import torch
 
-from service.reader.train import Pair, _listwise, _pick, batches_of
+from service.reader.data import Pair, _pick
+from service.reader.train import _listwise, batches_of
 
 
 def group(question: str, sentences: int) -> list[Pair]:
