@@ -11,7 +11,7 @@ export TRANSFORMERS_OFFLINE := 1
 export ANONYMIZED_TELEMETRY := False
 
 .PHONY: setup setup-local setup-test chromium run run-local index train-reader test lint \
-	eval eval-holdout fit-support eval-bench bench bench-scale load lock upgrade test-latest \
+	eval eval-squad2 eval-holdout fit-support eval-bench bench bench-scale load lock upgrade test-latest \
 	clean distclean
 
 # Installs come from the lock files in requirements/ (exact versions with hashes, written
@@ -104,7 +104,16 @@ lint: $(VENV)/.installed-dev $(ENCODER)
 	$(BIN)/mypy
 
 eval: setup $(READER)
-	$(BIN)/python -m service.measure.evaluate tests/data/seed_questions.jsonl
+	$(BIN)/python -m service.measure.evaluate tests/data/seed_questions.jsonl \
+	  --svg docs/img/risk-coverage-seeds.svg
+
+# Refusals, answers and the confidence's calibration on SQuAD 2.0 articles the reader never
+# trained on, through the service's retrieval and answerer (docs/reader.md); the corpus is
+# indexed once into bench/index/squad. `--calibrate --write` on the calibration articles
+# refits the confidence.
+eval-squad2: setup $(READER)
+	$(BIN)/python -m service.measure.squad2 --bench $(BENCH) --articles test \
+	  --svg docs/img/risk-coverage-squad2.svg
 
 # Fits the support score's shortlist weights on our set (service/answering/support.py).
 fit-support: setup $(READER)

@@ -26,7 +26,7 @@ class Settings(IndexSettings):
         "relevant when checking generated sentences.",
     )
     min_confidence: float = Field(
-        0.5,
+        0.075,
         ge=0.0,
         le=1.0,
         description="Least confidence (0-1: the calibrated chance that the answer is right) at "

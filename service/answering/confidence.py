@@ -20,6 +20,7 @@ from typing import Literal
 Kind = Literal["model", "rules"]
 MANIFEST = Path(__file__).parent.parent / "reader" / "weights" / "reader.json"
 _EDGE = 1e-6
+_RIDGE = 1e-3
 
 
 @dataclass(frozen=True)
@@ -84,11 +85,13 @@ def fit(supports: Sequence[float], right: Sequence[bool], steps: int = 50) -> Ca
             h_aa += w * x * x
             h_ab += w * x
             h_bb += w
+        # A small ridge keeps the steps finite; no step moves a number by more than 1.
+        h_aa, h_bb = h_aa + _RIDGE, h_bb + _RIDGE
         det = h_aa * h_bb - h_ab * h_ab
-        if det <= 0:
-            break
         da = (h_bb * g_a - h_ab * g_b) / det
         db = (h_aa * g_b - h_ab * g_a) / det
+        scale = max(1.0, abs(da), abs(db))
+        da, db = da / scale, db / scale
         a, b = a - da, b - db
         if abs(da) + abs(db) < 1e-9:
             break

@@ -63,7 +63,7 @@ class ExtractiveBackend:
         embedder: Embedder,
         min_support: float,
         max_sentences: int,
-        min_confidence: float = 0.5,
+        min_confidence: float = 0.075,
         reader: Reader | None = None,
     ) -> None:
         self.retriever = retriever

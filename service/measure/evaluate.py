@@ -26,6 +26,7 @@ from index.store import open_store
 from service.answering.answer import Answer
 from service.answering.protocol import Answering
 from service.components import Components
+from service.measure.squad2 import svg
 from service.settings import Settings
 
 _MARKER = re.compile(r"\s*\[\d+\]")
@@ -136,8 +137,13 @@ def main(argv: list[str] | None = None) -> int:
     """Index the seeds into a temp folder, answer the set, print the figures."""
     parser = argparse.ArgumentParser(prog="python -m service.measure.evaluate", description=__doc__)
     parser.add_argument("questions", type=Path)
-    parser.add_argument("--sweep", action="store_true", help="print figures per confidence threshold")
+    parser.add_argument(
+        "--sweep", action="store_true", help="print figures per confidence threshold"
+    )
     parser.add_argument("--show", action="store_true", help="print every question and answer")
+    parser.add_argument(
+        "--svg", type=Path, help="draw the risk–coverage curve here, the default threshold marked"
+    )
     args = parser.parse_args(argv)
     with seeded() as components:
         outcomes = run(components, load_questions(args.questions))
@@ -150,6 +156,16 @@ def main(argv: list[str] | None = None) -> int:
     if args.sweep:
         for t, facts, refused in sweep(outcomes):
             print(f"threshold {t:.3f}: fact {facts:.2f}  refused {refused:.2f}")
+    if args.svg is not None:
+        rows = [
+            {"confidence": o.confidence, "right": o.raw_has_fact if o.item["answerable"] else False}
+            for o in outcomes
+        ]
+        title = (
+            f"{args.questions.name}: answers right against answers given ({len(rows)} questions)"
+        )
+        args.svg.parent.mkdir(parents=True, exist_ok=True)
+        args.svg.write_text(svg(rows, Settings().min_confidence, title))
     figures = report(outcomes)
     print(f"questions: {figures['questions']}")
     print(f"answers containing the expected fact: {figures['fact_in_answer']:.1%}")

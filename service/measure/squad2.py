@@ -22,7 +22,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +62,7 @@ def main(argv: list[str] | None = None) -> int:
     report.update(figures(rows, args.threshold))
     if args.svg is not None:
         title = f"SQuAD 2.0 {args.articles} articles, through the service ({len(rows)} questions)"
+        args.svg.parent.mkdir(parents=True, exist_ok=True)
         args.svg.write_text(svg(rows, args.threshold, title))
     print(json.dumps(report))
     return 0
@@ -233,8 +234,8 @@ def svg(rows: Sequence[dict[str, Any]], threshold: float, title: str) -> str:
     )
 
 
-def _share(flags: Any) -> float:
-    values = list(flags)
+def _share(flags: Iterable[bool]) -> float:
+    values = [bool(f) for f in flags]
     return round(sum(values) / max(1, len(values)), 4)
 
 

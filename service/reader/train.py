@@ -261,7 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "calibration_articles": list(CALIBRATION),
         "held_out": list(TEST),
         "left_out_measured": measured,
-        "questions": min(args.questions, len(answerable)),
+        "answerable_questions": min(args.questions, len(answerable)),
         "unanswerable_questions": min(args.unanswerable, len(unanswerable)),
         "pairs": len(pairs),
         "rate": args.rate,
