@@ -110,7 +110,17 @@ def test_every_entry_command_exports_the_model_on_a_fresh_clone(
 ) -> None:
     """`make test` alone on a fresh clone once skipped the export (only `setup` asked for it,
     and `make test` reached the venv another way): each entry point must ask for it."""
-    for name in ("Makefile", "pyproject.toml", "clients/python/pyproject.toml", "index/encoder.py"):
+    for name in (
+        "Makefile",
+        "pyproject.toml",
+        "clients/python/pyproject.toml",
+        "index/encoder.py",
+        # The reader is built from these (the Makefile's $(READER)).
+        "service/reader/shipped.py",
+        "service/reader/model.py",
+        "service/reader/weights/reader.json",
+        "service/reader/weights/reader.safetensors",
+    ):
         (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(ROOT / name, tmp_path / name)
     shutil.copytree(ROOT / "requirements", tmp_path / "requirements")
