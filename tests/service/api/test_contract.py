@@ -79,7 +79,7 @@ def apps(
         TestClient(create_app(down, embedder), base_url=LOCAL) as unreachable,
         app(**GUARD) as guarded,
         app(rate_limit="1/hour", data_dir=root / "limited") as limited,
-        app(request_timeout=0.001) as slow,
+        app(request_timeout=1e-6) as slow,
     ):
         yield Apps(client, writable, unreachable, guarded, limited, slow)
 
