@@ -21,6 +21,7 @@ from index.retrieve import Ranking, Retriever
 from index.store import Store, open_store
 from service.answering.asking import Asking
 from service.answering.chat import ChatBackend, open_backend
+from service.answering.confidence import shipped_calibrations
 from service.answering.events import Sampling
 from service.answering.extractive import ExtractiveBackend
 from service.answering.generative import GenerativeBackend
@@ -86,6 +87,7 @@ class Components:
         )
         self.chat = chat or (open_backend(settings) if generative else None)
         self.reader = load_reader(settings) if settings.reader == "model" else None
+        self.calibration = shipped_calibrations()
         self._store: Store | None = None
         self._catalog: Catalog | None = None
         self._lock = threading.Lock()
@@ -146,6 +148,7 @@ class Components:
             self.settings.max_answer_sentences,
             self.settings.min_confidence if min_confidence is None else min_confidence,
             self.reader,
+            self.calibration,
         )
 
     def asking(self) -> Asking:

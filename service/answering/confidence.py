@@ -64,6 +64,11 @@ class Calibration:
         manifest.write_text(json.dumps(meta, indent=1) + "\n")
 
 
+def shipped_calibrations(manifest: Path = MANIFEST) -> dict[Kind, Calibration]:
+    """Both fits kept in the manifest: with the reader, and the rules alone."""
+    return {kind: Calibration.shipped(kind, manifest) for kind in ("model", "rules")}
+
+
 def fit(supports: Sequence[float], right: Sequence[bool], steps: int = 50) -> Calibration:
     """Platt scaling by Newton's method: the logistic curve over the supports' logits that
     gives the rows' rightness the highest likelihood (answers of support 0 are left out: no

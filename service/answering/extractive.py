@@ -16,7 +16,7 @@ to check a written sentence against a passage.
 
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from index.retrieve import Retriever
 from index.terms import coverage, terms
 from service.answering.answer import NO_ANSWER, Answer, Cited, as_answer_text
 from service.answering.candidates import Candidate, candidates
-from service.answering.confidence import Calibration
+from service.answering.confidence import Calibration, Kind, shipped_calibrations
 from service.answering.deadline import check
 from service.answering.events import Delta, Event, Finished, Retrieved, finish
 from service.answering.followup import standalone
@@ -65,6 +65,7 @@ class ExtractiveBackend:
         max_sentences: int,
         min_confidence: float = 0.075,
         reader: Reader | None = None,
+        calibration: Mapping[Kind, Calibration] | None = None,
     ) -> None:
         self.retriever = retriever
         self.embedder = embedder
@@ -74,8 +75,9 @@ class ExtractiveBackend:
         self.support = SupportScorer(embedder)
         self.reader = reader
         # Each way of deciding has its own calibration: with the reader, and the rules alone
-        # (RAG_READER=rules, follow-ups).
-        self.calibration = {kind: Calibration.shipped(kind) for kind in ("model", "rules")}
+        # (RAG_READER=rules, follow-ups). Read once per process by the caller; a backend is
+        # built for every question.
+        self.calibration = calibration or shipped_calibrations()
 
     def rewrite(self, question: str, history: list[tuple[str, str]]) -> str:
         """The question with the conversation's names added when it leans on them."""

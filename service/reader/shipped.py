@@ -60,7 +60,7 @@ def pack(model: ReaderModel, layers: list[int], folder: Path, meta: dict[str, An
         else:
             tensors[f"encoder.{name}"] = weight.contiguous()
     for name, value in model.head.state_dict().items():
-        tensors[f"head.{name}"] = value.detach().float().reshape(value.shape).contiguous()
+        tensors[f"head.{name}"] = value.detach().float().contiguous()
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / WEIGHTS
     save_file(tensors, str(path), metadata={"format": str(FORMAT)})
